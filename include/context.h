@@ -1,0 +1,71 @@
+/*
+ * context - per-connection and per-message state of the milter
+ *
+ * A connection pins a configuration snapshot; each new message (MAIL FROM)
+ * pins the newest one, so a reload applies from the next message on while
+ * a message in flight keeps the snapshot it started with. Pure: no
+ * libmilter here; mlfi.c feeds it.
+ */
+#ifndef FM_CONTEXT_H
+#define FM_CONTEXT_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "config.h"
+
+#define FM_HEADER_VALUE_MAX 998	/* longest header value kept */
+#define FM_QID_MAX 64
+
+typedef struct {
+	char *sender;		/* envelope sender as passed (may be NULL) */
+	int local_submission;	/* no angle brackets: the sendmail command */
+	char *sasl_user;
+	char **rcpts;
+	size_t nrcpts;
+	size_t rcpt_cap;
+	char *msgid;
+	char **ident_values;	/* parallel to cfg->ident_headers */
+	unsigned *ident_counts;	/* occurrences of each identity header */
+	char qid[FM_QID_MAX];
+} fm_msg_t;
+
+typedef struct {
+	fm_config_t *cfg;	/* pinned snapshot (a reference) */
+	struct sockaddr_storage addr;
+	int have_addr;
+	char client[64];	/* printable client address */
+	int noreply_conn;	/* the MTA wants no reply to connect */
+	int noreply_hdr;	/* ... nor to each header */
+	fm_msg_t msg;
+} fm_conn_t;
+
+/* fm_conn_new - empty connection state */
+fm_conn_t *fm_conn_new(void);
+/* fm_conn_set_client - the client's address (sa may be NULL) */
+void fm_conn_set_client(fm_conn_t *conn, const struct sockaddr *sa);
+void fm_conn_free(fm_conn_t *conn);
+
+/*
+ * fm_conn_begin_msg - start a message: pin cfg (takes the reference),
+ * forget the previous message. 0 or -1 when out of memory.
+ */
+int fm_conn_begin_msg(fm_conn_t *conn, fm_config_t *cfg, const char *sender,
+		      const char *sasl_user);
+/* fm_conn_end_msg - forget the message (after EOM or abort) */
+void fm_conn_end_msg(fm_conn_t *conn);
+
+/* fm_msg_add_rcpt - add an envelope recipient (brackets stripped); 0/-1 */
+int fm_msg_add_rcpt(fm_msg_t *msg, const char *rcpt);
+
+/*
+ * fm_conn_header - note a header: the first Message-ID and the first value
+ * of each identity header are kept (values trimmed, unfolded and cut at
+ * FM_HEADER_VALUE_MAX). 0 or -1 when out of memory.
+ */
+int fm_conn_header(fm_conn_t *conn, const char *name, const char *value);
+
+/* fm_msg_set_qid - remember the queue id (ignores NULL and empty) */
+void fm_msg_set_qid(fm_msg_t *msg, const char *qid);
+
+#endif

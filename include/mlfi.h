@@ -1,0 +1,22 @@
+/*
+ * mlfi - the libmilter callbacks
+ *
+ * Thin: each callback fetches the connection context, calls the pure
+ * modules and maps the result to an SMFIS_* code. The daemon provides the
+ * current configuration snapshot and the store.
+ */
+#ifndef FM_MLFI_H
+#define FM_MLFI_H
+
+#include <libmilter/mfapi.h>
+
+#include "config.h"
+#include "store.h"
+
+/* fm_mlfi_init - the callbacks' environment; get_config returns a reference */
+void fm_mlfi_init(fm_store_t *store, fm_config_t *(*get_config)(void));
+
+/* fm_mlfi_desc - the filter description for smfi_register */
+struct smfiDesc *fm_mlfi_desc(void);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * mlfi - the libmilter callbacks
+ *
+ * Negotiation asks only for what the milter uses: MAIL, RCPT, headers and
+ * end-of-message, with no replies for connect and headers (each skipped
+ * step or reply saves a round trip per message). At end-of-message an
+ * outbound message from a trusted client in a sender domain gets a code,
+ * its send record is committed to the store, and only then is the envelope
+ * sender replaced. If the record cannot be committed the message is
+ * tempfailed: a message never leaves with a code that cannot be resolved.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec.h"
+#include "context.h"
+#include "eventlog.h"
+#include "mlfi.h"
+#include "rewrite.h"
+
+#define DUP_RETRIES 8
+
+static fm_store_t *mlfi_store;
+static fm_config_t *(*mlfi_config)(void);
+
+/* fm_mlfi_init - set the environment before smfi_main */
+void
+fm_mlfi_init(fm_store_t *store, fm_config_t *(*get_config)(void))
+{
+	mlfi_store = store;
+	mlfi_config = get_config;
+}
+
+/* conn_of - the connection state, or NULL */
+static fm_conn_t *
+conn_of(SMFICTX *ctx)
+{
+	return (fm_conn_t *)smfi_getpriv(ctx);
+}
+
+/* tempfail - a 451 with a reason */
+static sfsistat
+tempfail(SMFICTX *ctx, const char *text)
+{
+	smfi_setreply(ctx, "451", "4.3.0", (char *)text);
+	return SMFIS_TEMPFAIL;
+}
+
+/* mlfi_negotiate - the actions and protocol steps we use */
+static sfsistat
+mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+	       unsigned long f2, unsigned long f3, unsigned long *pf0,
+	       unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	fm_conn_t *conn;
+	unsigned long want = SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOUNKNOWN |
+			     SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NR_CONN |
+			     SMFIP_NR_HDR;
+
+	(void)f2;
+	(void)f3;
+	if ((f0 & SMFIF_CHGFROM) == 0) {
+		fm_log(LOG_ERR, NULL, "the MTA cannot change the envelope "
+		       "sender (milter protocol without CHGFROM): refusing");
+		return SMFIS_REJECT;
+	}
+	*pf0 = SMFIF_CHGFROM | (f0 & SMFIF_CHGHDRS);
+	*pf1 = f1 & want;
+	*pf2 = 0;
+	*pf3 = 0;
+	smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}");
+	smfi_setsymlist(ctx, SMFIM_EOM, "i");
+	if ((conn = fm_conn_new()) == NULL) {
+		fm_log(LOG_ERR, NULL, "negotiate: out of memory");
+		return SMFIS_TEMPFAIL;
+	}
+	conn->noreply_conn = (*pf1 & SMFIP_NR_CONN) != 0;
+	conn->noreply_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	smfi_setpriv(ctx, conn);
+	return SMFIS_CONTINUE;
+}
+
+/* mlfi_connect - connection state for the client */
+static sfsistat
+mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	fm_conn_t *conn = conn_of(ctx);
+
+	(void)hostname;
+	if (conn == NULL) {
+		if ((conn = fm_conn_new()) == NULL) {
+			fm_log(LOG_ERR, NULL, "connect: out of memory");
+			return SMFIS_TEMPFAIL;
+		}
+		smfi_setpriv(ctx, conn);
+	}
+	fm_conn_set_client(conn, hostaddr);
+	return conn->noreply_conn ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* mlfi_envfrom - a new message: pin the newest configuration */
+static sfsistat
+mlfi_envfrom(SMFICTX *ctx, char **argv)
+{
+	fm_conn_t *conn = conn_of(ctx);
+
+	if (conn == NULL)
+		return tempfail(ctx, "Internal error: no connection state");
+	if (fm_conn_begin_msg(conn, mlfi_config(), argv[0],
+			      smfi_getsymval(ctx, "{auth_authen}")) < 0) {
+		fm_log(LOG_ERR, NULL, "mail: out of memory");
+		return tempfail(ctx, "Out of memory");
+	}
+	fm_msg_set_qid(&conn->msg, smfi_getsymval(ctx, "i"));
+	return SMFIS_CONTINUE;
+}
+
+/* mlfi_envrcpt - collect the recipients */
+static sfsistat
+mlfi_envrcpt(SMFICTX *ctx, char **argv)
+{
+	fm_conn_t *conn = conn_of(ctx);
+
+	if (conn == NULL || conn->cfg == NULL)
+		return tempfail(ctx, "Internal error: no message state");
+	if (fm_msg_add_rcpt(&conn->msg, argv[0]) < 0)
+		fm_log(LOG_WARNING, conn->msg.qid[0] ? conn->msg.qid : NULL,
+		       "recipient not recorded: malformed or out of memory");
+	return SMFIS_CONTINUE;
+}
+
+/* mlfi_header - Message-ID and identity headers */
+static sfsistat
+mlfi_header(SMFICTX *ctx, char *name, char *value)
+{
+	fm_conn_t *conn = conn_of(ctx);
+
+	if (conn == NULL)
+		return SMFIS_CONTINUE;
+	if (fm_conn_header(conn, name, value) < 0)
+		fm_log(LOG_WARNING, NULL, "a header was not kept: out of memory");
+	return conn->noreply_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* log_rewrite - the one event line of a rewrite */
+static void
+log_rewrite(const fm_conn_t *conn, const char *code, const char *sender,
+	    const char *newaddr)
+{
+	const fm_config_t *cfg = conn->cfg;
+	const fm_msg_t *msg = &conn->msg;
+	char line[2048], key[96];
+	fm_kv_t kv;
+	size_t i;
+
+	fm_kv_init(&kv, line, sizeof(line));
+	fm_kv_word(&kv, "rewrite");
+	fm_kv_str(&kv, "code", code);
+	fm_kv_addr(&kv, "sender", sender);
+	fm_kv_str(&kv, "feedback", newaddr);
+	fm_kv_num(&kv, "nrcpt", (long long)msg->nrcpts);
+	if (msg->msgid != NULL)
+		fm_kv_str(&kv, "msgid", msg->msgid);
+	fm_kv_str(&kv, "client", conn->client);
+	if (msg->sasl_user != NULL)
+		fm_kv_str(&kv, "sasl", msg->sasl_user);
+	if (msg->local_submission)
+		fm_kv_str(&kv, "submission", "local");
+	for (i = 0; i < cfg->nident_headers; i++)
+		if (msg->ident_values[i] != NULL) {
+			snprintf(key, sizeof(key), "ident.%s",
+				 cfg->ident_headers[i]);
+			fm_kv_str(&kv, key, msg->ident_values[i]);
+		}
+	fm_log(LOG_INFO, msg->qid, "%s", line);
+}
+
+/* record_send - make a code and commit its send record; 0 or -1 */
+static int
+record_send(const fm_conn_t *conn, const fm_domain_t *dom,
+	    const char *sender, char code[FM_CODE_LEN + 1])
+{
+	const fm_config_t *cfg = conn->cfg;
+	const fm_msg_t *msg = &conn->msg;
+	fm_store_status_t st = FM_STORE_ERR;
+	char err[512] = "";
+	fm_send_t send;
+	int tries;
+
+	memset(&send, 0, sizeof(send));
+	send.feedback_domain = dom->feedback;
+	send.created = time(NULL);
+	send.sender = sender;
+	send.msgid = msg->msgid;
+	send.queue_id = msg->qid[0] ? msg->qid : NULL;
+	send.client_addr = conn->have_addr ? conn->client : NULL;
+	send.sasl_user = msg->sasl_user;
+	send.rcpts = (const char *const *)msg->rcpts;
+	send.nrcpts = msg->nrcpts;
+	send.ident_names = (const char *const *)cfg->ident_headers;
+	send.ident_values = (const char *const *)msg->ident_values;
+	send.nidents = msg->ident_values ? cfg->nident_headers : 0;
+	for (tries = 0; tries < DUP_RETRIES; tries++) {
+		if (fm_code_encode(cfg->keys, dom->feedback, send.created,
+				   fm_code_random_id(), code) < 0) {
+			snprintf(err, sizeof(err), "cannot make a code");
+			break;
+		}
+		send.code = code;
+		if ((st = fm_store_add_send(mlfi_store, &send, err,
+					    sizeof(err))) != FM_STORE_DUP)
+			break;
+	}
+	if (st == FM_STORE_OK)
+		return 0;
+	fm_log(LOG_ERR, msg->qid[0] ? msg->qid : NULL,
+	       "tempfail reason=store sender=<%.300s> error=\"%.400s\"",
+	       sender, st == FM_STORE_DUP ? "no free code" : err);
+	return -1;
+}
+
+/* strip_ident_headers - remove every occurrence of the identity headers */
+static int
+strip_ident_headers(SMFICTX *ctx, const fm_conn_t *conn)
+{
+	const fm_config_t *cfg = conn->cfg;
+	unsigned n;
+	size_t i;
+
+	if (!cfg->strip_ident_headers || conn->msg.ident_counts == NULL)
+		return 0;
+	for (i = 0; i < cfg->nident_headers; i++)
+		for (n = conn->msg.ident_counts[i]; n > 0; n--)
+			if (smfi_chgheader(ctx, cfg->ident_headers[i], (int)n,
+					   NULL) != MI_SUCCESS)
+				return -1;
+	return 0;
+}
+
+/* mlfi_eom - decide, record, then rewrite */
+static sfsistat
+mlfi_eom(SMFICTX *ctx)
+{
+	fm_conn_t *conn = conn_of(ctx);
+	char sender[FM_ADDR_MAX], newaddr[FM_ADDR_MAX], code[FM_CODE_LEN + 1];
+	const fm_domain_t *dom;
+	fm_rewrite_t verdict;
+	fm_trust_t trust;
+	const char *qid;
+	int bracketed;
+
+	if (conn == NULL || conn->cfg == NULL)
+		return tempfail(ctx, "Internal error: no message state");
+	fm_msg_set_qid(&conn->msg, smfi_getsymval(ctx, "i"));
+	qid = conn->msg.qid[0] ? conn->msg.qid : NULL;
+	trust.addr_trusted = conn->have_addr &&
+		fm_config_trusted_addr(conn->cfg, (const struct sockaddr *)&conn->addr);
+	trust.authenticated = conn->msg.sasl_user != NULL;
+	trust.local_submission = conn->msg.local_submission;
+	verdict = fm_rewrite_decide(conn->cfg, conn->msg.sender, &trust, &dom);
+	if (verdict != FM_REWRITE_YES) {
+		fm_log(LOG_DEBUG, qid, "skip reason=%s client=%s",
+		       fm_rewrite_str(verdict), conn->client);
+		return SMFIS_CONTINUE;
+	}
+	if (fm_addr_strip(conn->msg.sender, sender, sizeof(sender), &bracketed) < 0 ||
+	    record_send(conn, dom, sender, code) < 0)
+		return tempfail(ctx, "Cannot record the message now; try again later");
+	if (fm_rewrite_address(code, dom, newaddr, sizeof(newaddr)) < 0 ||
+	    smfi_chgfrom(ctx, newaddr, NULL) != MI_SUCCESS) {
+		fm_log(LOG_ERR, qid, "tempfail reason=chgfrom code=%s: the MTA "
+		       "refused the new envelope sender", code);
+		return tempfail(ctx, "Cannot change the envelope sender now");
+	}
+	if (strip_ident_headers(ctx, conn) < 0)
+		fm_log(LOG_WARNING, qid, "identity headers not removed: the MTA "
+		       "refused the change");
+	log_rewrite(conn, code, sender, newaddr);
+	return SMFIS_CONTINUE;
+}
+
+/* mlfi_abort - the message ends without EOM */
+static sfsistat
+mlfi_abort(SMFICTX *ctx)
+{
+	fm_conn_t *conn = conn_of(ctx);
+
+	if (conn != NULL)
+		fm_conn_end_msg(conn);
+	return SMFIS_CONTINUE;
+}
+
+/* mlfi_close - the connection ends */
+static sfsistat
+mlfi_close(SMFICTX *ctx)
+{
+	fm_conn_t *conn = conn_of(ctx);
+
+	smfi_setpriv(ctx, NULL);
+	fm_conn_free(conn);
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc mlfi_desc = {
+	.xxfi_name = "feedback-milter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_CHGFROM | SMFIF_CHGHDRS,
+	.xxfi_connect = mlfi_connect,
+	.xxfi_envfrom = mlfi_envfrom,
+	.xxfi_envrcpt = mlfi_envrcpt,
+	.xxfi_header = mlfi_header,
+	.xxfi_eom = mlfi_eom,
+	.xxfi_abort = mlfi_abort,
+	.xxfi_close = mlfi_close,
+	.xxfi_negotiate = mlfi_negotiate,
+};
+
+/* fm_mlfi_desc - the filter description */
+struct smfiDesc *
+fm_mlfi_desc(void)
+{
+	return &mlfi_desc;
+}
