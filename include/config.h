@@ -50,6 +50,8 @@ typedef struct fm_config {
 	char **ident_headers;
 	size_t nident_headers;
 	int strip_ident_headers;
+	/* inbound */
+	int bad_code_accept;	/* BadCodeAction accept */
 	/* store */
 	char *database;
 	unsigned busy_timeout_ms;

@@ -28,6 +28,9 @@ typedef struct {
 	char **ident_values;	/* parallel to cfg->ident_headers */
 	unsigned *ident_counts;	/* occurrences of each identity header */
 	char qid[FM_QID_MAX];
+	int inbound;		/* a recipient at a feedback domain */
+	int code_verified;	/* its code was good (else BadCodeAction accept) */
+	char code[FM_CODE_LEN + 1];	/* the first feedback recipient's code */
 } fm_msg_t;
 
 typedef struct {

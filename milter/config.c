@@ -170,6 +170,21 @@ set_strip(fm_config_t *cfg, const char *v, int first, char *err,
 	return parse_bool(v, &cfg->strip_ident_headers, err, errlen);
 }
 
+/* set_bad_code - BadCodeAction reject|accept */
+static int
+set_bad_code(fm_config_t *cfg, const char *v, int first, char *err,
+	     size_t errlen)
+{
+	(void)first;
+	if (strcasecmp(v, "reject") == 0)
+		cfg->bad_code_accept = 0;
+	else if (strcasecmp(v, "accept") == 0)
+		cfg->bad_code_accept = 1;
+	else
+		return fail(err, errlen, "\"%s\" is not reject or accept", v);
+	return 0;
+}
+
 /* set_socket - unix:/path, local:/path, inet:PORT@HOST, inet6:PORT@HOST */
 static int
 set_socket(fm_config_t *cfg, const char *v, int first, char *err,
@@ -566,6 +581,11 @@ static const fm_option_t fm_options[] = {
 	 "campaign or profile id, so that a bounce can be traced back to them."},
 	{"StripIdentityHeaders", "bool", "no", 0, set_strip,
 	 "Remove the\n.Cm IdentityHeaders\nfrom the message before it is sent."},
+	{"BadCodeAction", "reject | accept", "reject", 0, set_bad_code,
+	 "What to do with mail to a feedback domain whose code is malformed, "
+	 "signed with an unknown key, forged or older than\n.Cm CodeLifetime :\n"
+	 ".Cm reject\nrefuses the recipient with\n.Ql 550 5.1.1\nbefore DATA;\n"
+	 ".Cm accept\ntakes the message and marks it unverified."},
 	{"Database", "path", FM_LOCALSTATEDIR "/lib/feedback-milter/feedback.db", 0,
 	 set_database,
 	 "The SQLite database of sends. Its directory must be writable by\n"
@@ -887,6 +907,26 @@ fm_config_trusted_addr(const fm_config_t *cfg, const struct sockaddr *sa)
 	return 0;
 }
 
+/* write_doc - manual text with each sentence on a line of its own */
+static void
+write_doc(FILE *fp, const char *doc)
+{
+	const char *p;
+	int macro = doc[0] == '.';
+
+	for (p = doc; *p; p++) {
+		fputc(*p, fp);
+		if (*p == '\n')
+			macro = p[1] == '.';
+		else if (!macro && (*p == '.' || *p == '?' || *p == '!') &&
+			 p[1] == ' ' && isupper((unsigned char)p[2])) {
+			fputc('\n', fp);
+			p++;
+		}
+	}
+	fputc('\n', fp);
+}
+
 /* fm_config_write_man - the mdoc OPTIONS section */
 void
 fm_config_write_man(FILE *fp)
@@ -897,7 +937,8 @@ fm_config_write_man(FILE *fp)
 	for (i = 0; i < NOPTIONS; i++) {
 		const fm_option_t *o = &fm_options[i];
 
-		fprintf(fp, ".It Cm %s Ar %s\n%s\n", o->name, o->arg, o->doc);
+		fprintf(fp, ".It Cm %s Ar %s\n", o->name, o->arg);
+		write_doc(fp, o->doc);
 		if (o->def != NULL)
 			fprintf(fp, ".Pp\nDefault:\n.Ql %s .\n", o->def);
 		else if (o->repeatable)

@@ -11,10 +11,12 @@
  * valid but no send record; 64 usage, 78 configuration or store error.
  */
 #include <ctype.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -217,6 +219,26 @@ split_arg(const char *arg, char *local, size_t lsize, char *domain,
 	return fm_addr_local(addr, local, lsize);
 }
 
+/*
+ * become_db_owner - started by root, act as the owner of the database, so
+ * that the files SQLite creates beside it (-wal, -shm) stay the milter's.
+ */
+static int
+become_db_owner(const char *database)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || stat(database, &st) < 0 || st.st_uid == 0)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 ||
+	    setuid(st.st_uid) < 0) {
+		fprintf(stderr, "feedbackctl: cannot act as the owner of %s\n",
+			database);
+		return -1;
+	}
+	return 0;
+}
+
 /* cmd_decode - decode [--json] CODE|ADDRESS */
 static int
 cmd_decode(const fm_config_t *cfg, int argc, char **argv)
@@ -244,6 +266,8 @@ cmd_decode(const fm_config_t *cfg, int argc, char **argv)
 		status = EXIT_INVALID;
 		goto print;
 	}
+	if (become_db_owner(cfg->database) < 0)
+		return EX_NOPERM;
 	if ((store = fm_store_open(cfg->database, FM_STORE_RDONLY,
 				   cfg->busy_timeout_ms, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "feedbackctl: %s: Database: %s\n", cfg->path, err);

@@ -248,20 +248,24 @@ detach(void)
 	return 0;
 }
 
-/* write_pid - the pid file, owned by the user we become */
-static void
+/* write_pid - the pid file, owned by the user we become; 0 or -1 */
+static int
 write_pid(const char *path, int have_user, uid_t uid, gid_t gid)
 {
 	FILE *fp = fopen(path, "w");
 
 	if (fp == NULL) {
 		fm_log_errno(LOG_WARNING, NULL, "cannot write %s", path);
-		return;
+		return -1;
 	}
 	fprintf(fp, "%ld\n", (long)getpid());
-	fclose(fp);
+	if (fclose(fp) != 0) {
+		fm_log_errno(LOG_WARNING, NULL, "cannot write %s", path);
+		return -1;
+	}
 	if (have_user && chown(path, uid, gid) < 0)
 		fm_log_errno(LOG_WARNING, NULL, "chown %s", path);
+	return 0;
 }
 
 /* drop_privileges - become UserID for good */
@@ -335,7 +339,7 @@ run(const char *path, int foreground)
 	gid_t gid = 0;
 	char *user = NULL, err[1024];
 	fm_store_t *store = NULL;
-	int have_user = cfg->user_id != NULL, status = EX_OSERR;
+	int have_user = cfg->user_id != NULL, status = EX_OSERR, pid_written = 0;
 
 	if (have_user && lookup_user(cfg->user_id, &uid, &gid, &user) < 0)
 		return EX_CONFIG;
@@ -351,7 +355,7 @@ run(const char *path, int foreground)
 		goto out;
 	}
 	if (cfg->pid_file != NULL)
-		write_pid(cfg->pid_file, have_user, uid, gid);
+		pid_written = write_pid(cfg->pid_file, have_user, uid, gid) == 0;
 	ensure_dir(cfg->database, have_user ? uid : getuid(),
 		   have_user ? gid : getgid(), 0750);
 	if (have_user && geteuid() == 0 && drop_privileges(user, uid, gid) < 0)
@@ -373,7 +377,8 @@ run(const char *path, int foreground)
 	fm_log(LOG_NOTICE, NULL, "stopped");
 out:
 	fm_store_close(store);
-	if (cfg->pid_file != NULL && status == EX_OK)
+	/* after the privilege drop this works when the directory is UserID's */
+	if (cfg->pid_file != NULL && pid_written)
 		unlink(cfg->pid_file);
 	free(user);
 	return status;

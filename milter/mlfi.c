@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "context.h"
 #include "eventlog.h"
+#include "inbound.h"
 #include "mlfi.h"
 #include "rewrite.h"
 
@@ -117,14 +118,48 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
-/* mlfi_envrcpt - collect the recipients */
+/* reject_rcpt - refuse a bad code before DATA, with one log line */
+static sfsistat
+reject_rcpt(SMFICTX *ctx, const fm_conn_t *conn, const char *rcpt,
+	    const fm_rcpt_check_t *chk)
+{
+	char line[1024];
+	fm_kv_t kv;
+
+	fm_kv_init(&kv, line, sizeof(line));
+	fm_kv_word(&kv, "reject");
+	fm_kv_str(&kv, "code", chk->local);
+	fm_kv_addr(&kv, "rcpt", rcpt);
+	fm_kv_str(&kv, "client", conn->client);
+	fm_kv_str(&kv, "why", fm_code_status_str(chk->status));
+	fm_log(LOG_NOTICE, conn->msg.qid[0] ? conn->msg.qid : NULL, "%s", line);
+	smfi_setreply(ctx, "550", "5.1.1", (char *)fm_inbound_reply(chk->status));
+	return SMFIS_REJECT;
+}
+
+/* mlfi_envrcpt - check feedback codes, collect the recipients */
 static sfsistat
 mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
 	fm_conn_t *conn = conn_of(ctx);
+	fm_rcpt_check_t chk;
 
 	if (conn == NULL || conn->cfg == NULL)
 		return tempfail(ctx, "Internal error: no message state");
+	switch (fm_inbound_check_rcpt(conn->cfg, argv[0], time(NULL), &chk)) {
+	case FM_RCPT_REJECT:
+		return reject_rcpt(ctx, conn, argv[0], &chk);
+	case FM_RCPT_VALID:
+	case FM_RCPT_UNVERIFIED:
+		if (!conn->msg.inbound) {
+			conn->msg.inbound = 1;
+			conn->msg.code_verified = chk.verdict == FM_RCPT_VALID;
+			memcpy(conn->msg.code, chk.code, sizeof(chk.code));
+		}
+		break;
+	case FM_RCPT_OUTSIDE:
+		break;
+	}
 	if (fm_msg_add_rcpt(&conn->msg, argv[0]) < 0)
 		fm_log(LOG_WARNING, conn->msg.qid[0] ? conn->msg.qid : NULL,
 		       "recipient not recorded: malformed or out of memory");
@@ -185,8 +220,9 @@ record_send(const fm_conn_t *conn, const fm_domain_t *dom,
 	const fm_config_t *cfg = conn->cfg;
 	const fm_msg_t *msg = &conn->msg;
 	fm_store_status_t st = FM_STORE_ERR;
-	char err[512] = "";
+	char err[512] = "", line[1024];
 	fm_send_t send;
+	fm_kv_t kv;
 	int tries;
 
 	memset(&send, 0, sizeof(send));
@@ -215,9 +251,12 @@ record_send(const fm_conn_t *conn, const fm_domain_t *dom,
 	}
 	if (st == FM_STORE_OK)
 		return 0;
-	fm_log(LOG_ERR, msg->qid[0] ? msg->qid : NULL,
-	       "tempfail reason=store sender=<%.300s> error=\"%.400s\"",
-	       sender, st == FM_STORE_DUP ? "no free code" : err);
+	fm_kv_init(&kv, line, sizeof(line));
+	fm_kv_word(&kv, "tempfail");
+	fm_kv_str(&kv, "reason", "store");
+	fm_kv_addr(&kv, "sender", sender);
+	fm_kv_str(&kv, "error", st == FM_STORE_DUP ? "no free code" : err);
+	fm_log(LOG_ERR, msg->qid[0] ? msg->qid : NULL, "%s", line);
 	return -1;
 }
 
@@ -255,6 +294,12 @@ mlfi_eom(SMFICTX *ctx)
 		return tempfail(ctx, "Internal error: no message state");
 	fm_msg_set_qid(&conn->msg, smfi_getsymval(ctx, "i"));
 	qid = conn->msg.qid[0] ? conn->msg.qid : NULL;
+	if (conn->msg.inbound) {
+		fm_log(LOG_INFO, qid, "inbound code=%s verified=%s client=%s",
+		       conn->msg.code[0] ? conn->msg.code : "-",
+		       conn->msg.code_verified ? "yes" : "no", conn->client);
+		return SMFIS_CONTINUE;
+	}
 	trust.addr_trusted = conn->have_addr &&
 		fm_config_trusted_addr(conn->cfg, (const struct sockaddr *)&conn->addr);
 	trust.authenticated = conn->msg.sasl_user != NULL;
