@@ -352,7 +352,8 @@ domain_valid(const char *d)
 		if (++label > 63)
 			return 0;
 	}
-	return total > 0 && total <= 253 && label > 0 && strchr(d, '.') != NULL;
+	return total > 0 && total <= 253 && label > 0 && p[-1] != '-' &&
+	       strchr(d, '.') != NULL;
 }
 
 /* lowercase_dup - lowercase copy */
@@ -367,13 +368,29 @@ lowercase_dup(const char *s)
 	return copy;
 }
 
+/* domain_taken - is name already a sender or feedback domain */
+static const char *
+domain_taken(const fm_config_t *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->ndomains; i++) {
+		if (strcasecmp(cfg->domains[i].domain, name) == 0)
+			return "a sender domain";
+		if (strcasecmp(cfg->domains[i].feedback, name) == 0)
+			return "a feedback domain";
+	}
+	return NULL;
+}
+
 /* set_sender_domain - SenderDomain DOMAIN [FEEDBACK-DOMAIN] */
 static int
 set_sender_domain(fm_config_t *cfg, const char *v, int first, char *err,
 		  size_t errlen)
 {
-	char dom[256], fb[256], extra[2];
+	char dom[256], fb[300], extra[2];
 	fm_domain_t *grown, *d;
+	const char *taken;
 	int n;
 
 	(void)first;
@@ -385,12 +402,18 @@ set_sender_domain(fm_config_t *cfg, const char *v, int first, char *err,
 	if (!domain_valid(dom))
 		return fail(err, errlen, "\"%s\" is not a domain name", dom);
 	if (n == 1)
-		snprintf(fb, sizeof(fb), "feedback.%.240s", dom);
-	else if (!domain_valid(fb))
-		return fail(err, errlen, "\"%s\" is not a domain name", fb);
+		snprintf(fb, sizeof(fb), "feedback.%s", dom);
+	if (!domain_valid(fb))
+		return fail(err, errlen, n == 1 ? "\"%s\" is too long for a "
+			    "feedback domain: name one" : "\"%s\" is not a "
+			    "domain name", n == 1 ? dom : fb);
 	if (strcasecmp(dom, fb) == 0)
 		return fail(err, errlen,
 			    "the feedback domain must differ from %s", dom);
+	if ((taken = domain_taken(cfg, dom)) != NULL)
+		return fail(err, errlen, "%s is already %s", dom, taken);
+	if ((taken = domain_taken(cfg, fb)) != NULL)
+		return fail(err, errlen, "%s is already %s", fb, taken);
 	grown = realloc(cfg->domains, (cfg->ndomains + 1) * sizeof(*grown));
 	if (grown == NULL)
 		return fail(err, errlen, "out of memory");
@@ -651,31 +674,15 @@ trim(char *s)
 	return s;
 }
 
-/* check_domains - feedback domains unique and distinct from sender domains */
+/* check_domains - the checks that span lines */
 static int
 check_domains(const fm_config_t *cfg, const char *name, char *err,
 	      size_t errlen)
 {
-	size_t i, j;
-
 	if (cfg->ndomains == 0)
 		return fail(err, errlen,
 			    "%s: SenderDomain: none configured; at least one is "
 			    "required", name);
-	for (i = 0; i < cfg->ndomains; i++)
-		for (j = 0; j < cfg->ndomains; j++) {
-			if (i != j && strcmp(cfg->domains[i].domain,
-					     cfg->domains[j].domain) == 0)
-				return fail(err, errlen,
-					    "%s: SenderDomain: %s is listed twice",
-					    name, cfg->domains[i].domain);
-			if (strcmp(cfg->domains[i].feedback,
-				   cfg->domains[j].domain) == 0)
-				return fail(err, errlen,
-					    "%s: SenderDomain: %s is both a sender "
-					    "and a feedback domain", name,
-					    cfg->domains[j].domain);
-		}
 	return 0;
 }
 

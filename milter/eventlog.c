@@ -156,25 +156,34 @@ fm_kv_init(fm_kv_t *kv, char *buf, size_t size)
 		buf[0] = '\0';
 }
 
-/* kv_raw - append n octets, marking truncation instead of overflowing */
+/*
+ * kv_raw - append n octets. What does not fit ends the line: it is cut
+ * with "..." at its end, and every later append is ignored.
+ */
 static void
 kv_raw(fm_kv_t *kv, const char *s, size_t n)
 {
-	if (kv->size == 0 || kv->len + n >= kv->size) {
-		kv->truncated = 1;
-		if (kv->size > 4 && kv->len + 4 <= kv->size) {
-			size_t room = kv->size - kv->len - 4;
+	size_t pos;
 
-			memcpy(kv->buf + kv->len, s, room < n ? room : n);
-			kv->len += room < n ? room : n;
-			memcpy(kv->buf + kv->len, "...", 4);
-			kv->len += 3;
-		}
+	if (kv->truncated)
+		return;
+	if (kv->len + n < kv->size) {
+		memcpy(kv->buf + kv->len, s, n);
+		kv->len += n;
+		kv->buf[kv->len] = '\0';
 		return;
 	}
-	memcpy(kv->buf + kv->len, s, n);
-	kv->len += n;
-	kv->buf[kv->len] = '\0';
+	kv->truncated = 1;
+	if (kv->size < 4) {
+		if (kv->size > 0)
+			kv->buf[kv->len < kv->size ? kv->len : kv->size - 1] = '\0';
+		return;
+	}
+	pos = kv->size - 4;		/* room for "..." and the NUL */
+	if (pos > kv->len)
+		memcpy(kv->buf + kv->len, s, pos - kv->len);
+	memcpy(kv->buf + pos, "...", 4);
+	kv->len = pos + 3;
 }
 
 /* fm_kv_word - append a bare word, separated by a space */
@@ -188,25 +197,37 @@ fm_kv_word(fm_kv_t *kv, const char *word)
 	kv_raw(kv, word, strlen(word));
 }
 
+/* kv_value - append a value escaped as fm_escape does */
+static void
+kv_value(fm_kv_t *kv, const char *value)
+{
+	char unit[8];
+	const char *p;
+
+	for (p = value; *p && !kv->truncated; p++) {
+		char one[2] = {*p, '\0'};
+		size_t n = fm_escape(one, unit, sizeof(unit));
+
+		kv_raw(kv, unit, n);
+	}
+}
+
 /* kv_put - append key=value with optional quoting and brackets */
 static void
 kv_put(fm_kv_t *kv, const char *key, const char *value, int brackets)
 {
-	char esc[1024];
-	size_t n;
 	int quote;
 
 	if (kv->truncated)
 		return;
 	if (value == NULL)
 		value = "";
-	n = fm_escape(value, esc, sizeof(esc));
-	quote = !brackets && (n == 0 || strpbrk(esc, " \t=") != NULL);
+	quote = !brackets && (*value == '\0' || strpbrk(value, " =") != NULL);
 	if (kv->len > 0)
 		kv_raw(kv, " ", 1);
 	kv_raw(kv, key, strlen(key));
 	kv_raw(kv, quote ? "=\"" : brackets ? "=<" : "=", quote || brackets ? 2 : 1);
-	kv_raw(kv, esc, n);
+	kv_value(kv, value);
 	if (quote || brackets)
 		kv_raw(kv, quote ? "\"" : ">", 1);
 }

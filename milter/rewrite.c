@@ -42,6 +42,8 @@ fm_addr_strip(const char *raw, char *out, size_t size, int *bracketed)
 		if (colon == NULL)
 			return -1;
 		start = colon + 1;
+		if (start == end)
+			return -1;
 	}
 	len = (size_t)(end - start);
 	if (len >= size || memchr(start, '\0', len) != NULL)
