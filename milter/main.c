@@ -334,19 +334,22 @@ block_signals(void)
 static int
 run(const char *path, int foreground)
 {
-	fm_config_t *cfg = cfg_current;
+	fm_config_t *cfg = fm_config_ref(cfg_current);	/* outlives reloads */
 	uid_t uid = 0;
 	gid_t gid = 0;
 	char *user = NULL, err[1024];
 	fm_store_t *store = NULL;
 	int have_user = cfg->user_id != NULL, status = EX_OSERR, pid_written = 0;
 
-	if (have_user && lookup_user(cfg->user_id, &uid, &gid, &user) < 0)
-		return EX_CONFIG;
+	if (have_user && lookup_user(cfg->user_id, &uid, &gid, &user) < 0) {
+		status = EX_CONFIG;
+		goto out;
+	}
 	if (geteuid() == 0 && (!have_user || uid == 0)) {
 		fprintf(stderr, "feedback-milter: %s: UserID: refusing to run as "
 			"root; set UserID to an unprivileged user\n", path);
-		return EX_CONFIG;
+		status = EX_CONFIG;
+		goto out;
 	}
 	if (open_socket(cfg, have_user, uid, gid) < 0)
 		goto out;
@@ -381,6 +384,7 @@ out:
 	if (cfg->pid_file != NULL && pid_written)
 		unlink(cfg->pid_file);
 	free(user);
+	fm_config_unref(cfg);
 	return status;
 }
 

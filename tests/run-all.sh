@@ -10,6 +10,10 @@ cd "$top"
 jobs=$(nproc 2>/dev/null || echo 2)
 
 bash tests/install-deps.sh
+# out-of-tree builds need a source tree that is not configured in place
+if [ -f config.status ]; then
+	make -s distclean >/dev/null 2>&1 || true
+fi
 autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 
 failed=0

@@ -1,0 +1,452 @@
+#!/bin/bash
+#
+# tests/e2e/outbound.sh - end-to-end tests of the outbound rewrite: a real
+# Postfix on loopback with feedback-milter attached (smtpd_milters and
+# non_smtpd_milters) relays to smtp-sink, whose dumps show the MAIL FROM that
+# left; feedbackctl decodes it from the store.
+#
+# Run as root from anywhere: tests/e2e/outbound.sh
+# Prints one line per check and closes with "N passed, M failed"; exits
+# non-zero if any check failed. See tests/e2e/README.
+set -euo pipefail
+
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CODE_RE='[0-9a-hjkmnp-tv-z]{18}'
+RESULTS=""
+SUMMARY_DONE=0
+
+# --------------------------------------------------------------------------
+# Checks. Each records PASS or FAIL in $RESULTS; a failed check returns 1,
+# which ends the current case (later checks of a case build on earlier ones).
+
+record() { echo "$1 $2" >>"$RESULTS"; }
+
+# Check lines go to fd 3 (the script's stdout), so that checks inside $(...)
+# are shown too.
+pass() {
+	echo "ok - $1" >&3
+	record PASS "$1"
+}
+
+fail() {
+	local desc=$1 line
+	echo "not ok - $desc" >&3
+	shift
+	for line in "$@"; do
+		echo "#   $line" >&3
+	done
+	record FAIL "$desc"
+	return 1
+}
+
+# check DESC CMD... - CMD succeeds
+check() {
+	local desc=$1
+	shift
+	if "$@"; then pass "$desc"; else fail "$desc" "command failed: $*"; fi
+}
+
+# expect_eq DESC EXPECTED ACTUAL
+expect_eq() {
+	if [[ $3 == "$2" ]]; then
+		pass "$1"
+	else
+		fail "$1" "expected: '$2'" "got:      '$3'"
+	fi
+}
+
+# expect_match DESC ERE ACTUAL
+expect_match() {
+	if [[ $3 =~ $2 ]]; then
+		pass "$1"
+	else
+		fail "$1" "expected to match: $2" "got: '$3'"
+	fi
+}
+
+# expect_no_match DESC ERE ACTUAL
+expect_no_match() {
+	if [[ $3 =~ $2 ]]; then
+		fail "$1" "expected not to match: $2" "got: '$3'"
+	else
+		pass "$1"
+	fi
+}
+
+count() { grep -c "^$1 " "$RESULTS" || true; }
+
+# run_case NAME FUNCTION - run one case in a subshell with errexit on; an
+# unexpected error inside it counts as a failure of the case.
+run_case() {
+	local name=$1 fn=$2 rc before
+	echo "# $name"
+	before=$(count FAIL)
+	set +e
+	(
+		set -e
+		"$fn"
+	)
+	rc=$?
+	set -e
+	if ((rc != 0)) && (($(count FAIL) == before)); then
+		fail "$name: aborted (exit $rc)" || true
+	fi
+}
+
+summary() {
+	((SUMMARY_DONE)) && return 0
+	SUMMARY_DONE=1
+	echo "$(count PASS) passed, $(count FAIL) failed"
+}
+
+# on_exit - a setup step died: count it and still print the summary
+on_exit() {
+	local rc=$1
+	[[ -n $RESULTS && -f $RESULTS ]] || return 0
+	if ((SUMMARY_DONE == 0 && rc != 0)); then
+		echo "not ok - setup or teardown failed (exit $rc)" >&3
+		record FAIL "setup"
+		summary
+	fi
+}
+
+# --------------------------------------------------------------------------
+# Helpers
+
+# send_ok CASE TOKEN [e2e_smtp_send options and arguments] - send over SMTP,
+# check the 250, save and print the queue id
+send_ok() {
+	local name=$1 token=$2 reply
+	shift 2
+	reply=$(e2e_smtp_send "$@")
+	expect_match "$name: Postfix accepted the message" '^250 [0-9A-Za-z]+$' "$reply"
+	echo "${reply#250 }" >"$E2E_DIR/state/$token.qid"
+	echo "${reply#250 }"
+}
+
+# sink_file CASE TOKEN - wait for the message at the sink, print its file
+sink_file() {
+	local f
+	f=$(e2e_sink_wait "$2") || true
+	check "$1: the message arrived at the sink" test -n "$f"
+	echo "$f"
+}
+
+# decode_json CASE ADDRESS-OR-CODE - feedbackctl decode --json, exit 0
+decode_json() {
+	local out rc=0
+	out=$(e2e_ctl decode --json "$2" 2>"$E2E_DIR/state/decode.err") || rc=$?
+	expect_eq "$1: feedbackctl decode --json $2 exits 0" 0 "$rc"
+	echo "$out"
+}
+
+jget() { e2e_json_get "$1" <<<"$2"; }
+
+# no_rewrite_logged CASE QUEUEID - the milter logged no rewrite for it
+no_rewrite_logged() {
+	if grep -q "$2: rewrite " "$E2E_DIR/milter.log"; then
+		fail "$1: no rewrite logged for $2" "$(grep "$2: rewrite " "$E2E_DIR/milter.log")"
+	else
+		pass "$1: no rewrite logged for $2"
+	fi
+}
+
+# log_after FILE LINE ERE - FILE has a line matching ERE after line LINE
+log_after() {
+	tail -n +"$(($2 + 1))" "$1" | grep -Eq "$3"
+}
+
+# sorted WORD... - one a line, sorted
+sorted() { printf '%s\n' "$@" | sort; }
+
+# --------------------------------------------------------------------------
+# Cases
+
+# (a) trusted SMTP client, one recipient
+case_a() {
+	local qid f from code json
+	qid=$(send_ok "(a)" case-a case-a alice@example.nl rcpt-a@remote.example)
+	f=$(sink_file "(a)" case-a)
+	from=$(e2e_sink_mail_from "$f")
+	expect_match "(a) MAIL FROM at the sink is CODE@feedback.example.nl" \
+		"^$CODE_RE@feedback\.example\.nl$" "$from"
+	code=${from%@*}
+	echo "$from" >"$E2E_DIR/state/a.address"
+	expect_eq "(a) header From unchanged" alice@example.nl "$(e2e_sink_header "$f" From)"
+	expect_eq "(a) recipient unchanged" rcpt-a@remote.example "$(e2e_sink_rcpts "$f")"
+	json=$(decode_json "(a)" "$from")
+	expect_eq "(a) decode: status" valid "$(jget status "$json")"
+	expect_eq "(a) decode: code" "$code" "$(jget code "$json")"
+	expect_eq "(a) decode: feedback_domain" feedback.example.nl "$(jget feedback_domain "$json")"
+	expect_eq "(a) decode: sender" alice@example.nl "$(jget sender "$json")"
+	expect_eq "(a) decode: recipients" rcpt-a@remote.example "$(jget recipients "$json")"
+	expect_eq "(a) decode: queue_id is Postfix's" "$qid" "$(jget queue_id "$json")"
+	expect_eq "(a) decode: msgid" '<case-a@e2e.test>' "$(jget msgid "$json")"
+	expect_eq "(a) decode: client" 127.0.0.1 "$(jget client "$json")"
+	local created now
+	created=$(jget created "$json")
+	now=$(date +%s)
+	check "(a) decode: created ($created) is within the last minute" \
+		test "${created:-0}" -ge $((now - 60)) -a "${created:-0}" -le $((now + 5))
+	expect_eq "(a) decode: day is the creation day mod 1024" "$(((${created:-0} / 86400) % 1024))" \
+		"$(jget day "$json")"
+	# The code alone decodes the same, and the plain output names the send.
+	json=$(decode_json "(a) by code" "$code")
+	expect_eq "(a) decode by code alone: sender" alice@example.nl "$(jget sender "$json")"
+	local text rc=0
+	text=$(e2e_ctl decode "$from" 2>&1) || rc=$?
+	expect_eq "(a) plain decode exits 0" 0 "$rc"
+	expect_match "(a) plain decode shows sender and recipient" \
+		'alice@example\.nl.*rcpt-a@remote\.example|rcpt-a@remote\.example.*alice@example\.nl' \
+		"$(tr '\n' ' ' <<<"$text")"
+	# A code with one character changed fails verification (exit 1).
+	local last=${code: -1} bad
+	if [[ $last == 0 ]]; then bad=${code%?}1; else bad=${code%?}0; fi
+	rc=0
+	e2e_ctl decode --json "$bad" >"$E2E_DIR/state/tampered.out" 2>/dev/null || rc=$?
+	expect_eq "(a) a tampered code is invalid (exit 1)" 1 "$rc"
+	expect_eq "(a) ... and its JSON says invalid" invalid "$(e2e_json_get status <"$E2E_DIR/state/tampered.out")"
+	rc=0
+	e2e_ctl decode --json "${code:0:17}" >"$E2E_DIR/state/short.out" 2>&1 || rc=$?
+	expect_eq "(a) a short code is invalid (exit 1)" 1 "$rc"
+}
+
+# (b) several recipients in one transaction: one code, all recipients recorded
+case_b() {
+	local f from json rcpts
+	send_ok "(b)" case-b case-b alice@example.nl r1@remote.example r2@remote.example r3@remote.example >/dev/null
+	f=$(sink_file "(b)" case-b)
+	expect_eq "(b) one transaction at the sink" 1 "$(grep -rlx 'END case-b' "$E2E_DIR/sink" | wc -l)"
+	expect_eq "(b) all three recipients in it" "$(sorted r1@remote.example r2@remote.example r3@remote.example)" \
+		"$(e2e_sink_rcpts "$f" | sort)"
+	from=$(e2e_sink_mail_from "$f")
+	expect_match "(b) one coded MAIL FROM" "^$CODE_RE@feedback\.example\.nl$" "$from"
+	expect_no_match "(b) a different code than (a)" "^$(cat "$E2E_DIR/state/a.address" 2>/dev/null || echo none)$" "$from"
+	json=$(decode_json "(b)" "$from")
+	expect_eq "(b) decode: sender" alice@example.nl "$(jget sender "$json")"
+	rcpts=$(jget recipients "$json" | sort)
+	expect_eq "(b) decode: all recipients" "$(sorted r1@remote.example r2@remote.example r3@remote.example)" "$rcpts"
+}
+
+# (c) local submission through sendmail(1): non_smtpd_milters
+case_c() {
+	local f from json qid rc=0
+	e2e_message case-c bob@example.nl rcpt-c@remote.example |
+		e2e_sendmail bob@example.nl rcpt-c@remote.example || rc=$?
+	expect_eq "(c) sendmail -C exits 0" 0 "$rc"
+	f=$(sink_file "(c)" case-c)
+	from=$(e2e_sink_mail_from "$f")
+	expect_match "(c) MAIL FROM is CODE@feedback.example.nl" "^$CODE_RE@feedback\.example\.nl$" "$from"
+	qid=$(e2e_postfix_wait_queue_id case-c@e2e.test)
+	echo "$qid" >"$E2E_DIR/state/case-c.qid"
+	json=$(decode_json "(c)" "$from")
+	expect_eq "(c) decode: sender (no angle brackets on this path)" bob@example.nl "$(jget sender "$json")"
+	expect_eq "(c) decode: recipients" rcpt-c@remote.example "$(jget recipients "$json")"
+	expect_eq "(c) decode: queue_id is Postfix's" "$qid" "$(jget queue_id "$json")"
+}
+
+# unchanged CASE TOKEN SENDER [send options] - the sink got SENDER unchanged
+unchanged() {
+	local name=$1 token=$2 sender=$3 f qid
+	shift 3
+	qid=$(send_ok "$name" "$token" "$@" "$token" "$sender" "rcpt-$token@remote.example")
+	f=$(sink_file "$name" "$token")
+	expect_eq "$name MAIL FROM unchanged" "$sender" "$(e2e_sink_mail_from "$f")"
+	no_rewrite_logged "$name" "$qid"
+}
+
+# (d) null sender
+case_d() { unchanged "(d) null sender" case-d ""; }
+
+# (e) a domain that is not a SenderDomain
+case_e() { unchanged "(e) other domain" case-e carol@other.example; }
+
+# (f) senders already at a feedback domain
+case_f() {
+	unchanged "(f) at feedback.example.nl" case-f1 "$(cat "$E2E_DIR/state/a.address" 2>/dev/null ||
+		echo 0123456789abcdefgh@feedback.example.nl)"
+	unchanged "(f) at an explicit feedback domain" case-f2 someone@bounces.shop.example
+}
+
+# (g) untrusted client (XCLIENT makes the loopback client 192.0.2.10)
+case_g() {
+	unchanged "(g) untrusted client 192.0.2.10" case-g alice@example.nl --xclient 192.0.2.10
+	local f
+	f=$(e2e_sink_file case-g)
+	expect_match "(g) Postfix saw the XCLIENT address" '192\.0\.2\.10' "$(grep -m1 -A1 '^Received: from client' "$f" | tr '\n' ' ')"
+}
+
+# (h) identity headers recorded, and stripped (StripIdentityHeaders yes)
+case_h() {
+	local f from json
+	send_ok "(h)" case-h --header "X-Campaign-ID: spring-sale-42" --header "X-Other-ID: keep-me" \
+		case-h alice@example.nl rcpt-h@remote.example >/dev/null
+	f=$(sink_file "(h)" case-h)
+	from=$(e2e_sink_mail_from "$f")
+	expect_match "(h) MAIL FROM is coded" "^$CODE_RE@feedback\.example\.nl$" "$from"
+	json=$(decode_json "(h)" "$from")
+	expect_eq "(h) decode: identity X-Campaign-ID" spring-sale-42 \
+		"$(jget identity "$json" | sed -n 's/^[Xx]-[Cc]ampaign-[Ii][Dd]=//p')"
+	expect_eq "(h) X-Campaign-ID stripped from the sent message" "" "$(e2e_sink_header "$f" X-Campaign-ID)"
+	expect_eq "(h) other headers kept" keep-me "$(e2e_sink_header "$f" X-Other-ID)"
+	local text
+	text=$(e2e_ctl decode "$from" 2>&1) || true
+	expect_match "(h) plain decode shows the identity header" 'spring-sale-42' "$text"
+}
+
+# (i) the rewrite log line, with Postfix's queue id as prefix
+case_i() {
+	local qid addr code line
+	qid=$(cat "$E2E_DIR/state/case-a.qid")
+	addr=$(cat "$E2E_DIR/state/a.address")
+	code=${addr%@*}
+	line=$(grep -F "$qid: rewrite code=$code " "$E2E_DIR/milter.log" | head -n 1) || true
+	expect_match "(i) rewrite line for (a)" \
+		"$qid: rewrite code=$code sender=<alice@example\.nl> feedback=<$code@feedback\.example\.nl> nrcpt=1 msgid=<case-a@e2e\.test> client=[^ ]*127\.0\.0\.1" \
+		"$line"
+	qid=$(cat "$E2E_DIR/state/case-b.qid")
+	expect_match "(i) rewrite line for (b) has nrcpt=3" "$qid: rewrite code=$CODE_RE .*nrcpt=3" \
+		"$(grep -F "$qid: rewrite " "$E2E_DIR/milter.log" || true)"
+	qid=$(cat "$E2E_DIR/state/case-c.qid")
+	expect_match "(i) rewrite line for (c), local submission, has its queue id" \
+		"$qid: rewrite code=$CODE_RE sender=<bob@example\.nl> feedback=<$CODE_RE@feedback\.example\.nl> nrcpt=1" \
+		"$(grep -F "$qid: rewrite " "$E2E_DIR/milter.log" || true)"
+	qid=$(cat "$E2E_DIR/state/case-a.qid")
+	expect_match "(i) Postfix queued (a) with the coded sender" \
+		"$qid: from=<$code@feedback\.example\.nl>" "$(grep -F "$qid: from=" "$E2E_DIR/postfix.log" || true)"
+}
+
+# (k) a second SenderDomain with an explicit feedback domain
+case_k() {
+	local f from json
+	send_ok "(k)" case-k case-k dave@shop.example rcpt-k@remote.example >/dev/null
+	f=$(sink_file "(k)" case-k)
+	from=$(e2e_sink_mail_from "$f")
+	expect_match "(k) MAIL FROM is CODE@bounces.shop.example" "^$CODE_RE@bounces\.shop\.example$" "$from"
+	json=$(decode_json "(k)" "$from")
+	expect_eq "(k) decode: feedback_domain" bounces.shop.example "$(jget feedback_domain "$json")"
+	expect_eq "(k) decode: sender" dave@shop.example "$(jget sender "$json")"
+	# The same code under the other feedback domain does not verify: the MAC
+	# covers the feedback domain.
+	local rc=0
+	e2e_ctl decode --json "${from%@*}@feedback.example.nl" >"$E2E_DIR/state/wrongdomain.out" 2>&1 || rc=$?
+	expect_eq "(k) the code under another feedback domain is invalid (exit 1)" 1 "$rc"
+}
+
+# (l) key rotation: a new key signs after SIGHUP, codes of the old key still
+# verify
+case_l() {
+	local before f from json old_key new_key
+	before=$(wc -l <"$E2E_DIR/milter.log")
+	e2e_ctl key new >>"$E2E_DIR/feedbackctl.log" 2>&1
+	kill -HUP "$(e2e_milter_pid)"
+	check "(l) the milter reloaded two keys on SIGHUP" \
+		e2e_wait_until "$E2E_TIMEOUT" "the milter to reload" \
+		log_after "$E2E_DIR/milter.log" "$before" 'reloaded .* 2 keys'
+	send_ok "(l)" case-l case-l alice@example.nl rcpt-l@remote.example >/dev/null
+	f=$(sink_file "(l)" case-l)
+	from=$(e2e_sink_mail_from "$f")
+	expect_match "(l) MAIL FROM is coded" "^$CODE_RE@feedback\.example\.nl$" "$from"
+	new_key=$(jget key_id "$(decode_json "(l) new code" "$from")")
+	json=$(decode_json "(l) (a)'s code" "$(cat "$E2E_DIR/state/a.address")")
+	old_key=$(jget key_id "$json")
+	expect_eq "(l) (a)'s code still verifies" valid "$(jget status "$json")"
+	expect_match "(l) the new code uses another key (old $old_key, new $new_key)" '^[0-9]+$' "$new_key"
+	expect_no_match "(l) ... and it is not the old one" "^$old_key$" "$new_key"
+}
+
+# (j) milter stopped: Postfix defers, nothing leaves unrewritten; when the
+# milter is back the deferred local submission goes out rewritten, and the
+# earlier send records are still there.
+case_j() {
+	local reply f from json before pid
+	pid=$(e2e_milter_pid)
+	e2e_milter_stop
+	check "(j) the milter (pid $pid) has exited" e2e_pid_gone "$pid"
+	reply=$(e2e_smtp_send case-j1 alice@example.nl rcpt-j1@remote.example)
+	expect_match "(j) SMTP mail is deferred with a 4xx" '^4[0-9][0-9] ' "$reply"
+	before=$(wc -l <"$E2E_DIR/postfix.log")
+	e2e_message case-j2 erin@example.nl rcpt-j2@remote.example |
+		e2e_sendmail erin@example.nl rcpt-j2@remote.example
+	check "(j) local submission tempfailed by the cleanup milter" \
+		e2e_wait_until "$E2E_TIMEOUT" "cleanup to tempfail the local submission" \
+		log_after "$E2E_DIR/postfix.log" "$before" "milter-reject: .* 4\.7\.1 .*from=<erin@example\.nl>"
+	check "(j) it waits in the maildrop queue" \
+		test -n "$(find "$E2E_DIR/queue/maildrop" -type f -print -quit)"
+	check "(j) nothing of it reached the sink" \
+		test -z "$(e2e_sink_file case-j1)$(e2e_sink_file case-j2)"
+	e2e_milter_start
+	postkick -c "$E2E_PF" public pickup W
+	f=$(sink_file "(j) after restart" case-j2)
+	from=$(e2e_sink_mail_from "$f")
+	expect_match "(j) after restart it leaves rewritten" "^$CODE_RE@feedback\.example\.nl$" "$from"
+	json=$(decode_json "(j)" "$from")
+	expect_eq "(j) decode: sender" erin@example.nl "$(jget sender "$json")"
+	json=$(decode_json "(j) (a) after restart" "$(cat "$E2E_DIR/state/a.address")")
+	expect_eq "(j) (a)'s send record survived the restart" alice@example.nl "$(jget sender "$json")"
+	check "(j) the queue drained" e2e_wait_until "$E2E_TIMEOUT" "an empty queue" e2e_queue_empty
+}
+
+# (z) the milter stops on SIGTERM, says so, and nothing reported errors
+# (this is where AddressSanitizer's leak report would show)
+case_z() {
+	local pid
+	pid=$(e2e_milter_pid)
+	e2e_milter_stop
+	check "(z) the milter (pid $pid) exited on SIGTERM" e2e_pid_gone "$pid"
+	expect_eq "(z) its last log line says it stopped" "feedback-milter: stopped" \
+		"$(tail -n 1 "$E2E_DIR/milter.log")"
+	if e2e_milter_log_clean; then
+		pass "(z) no sanitizer report in the milter log"
+	else
+		fail "(z) no sanitizer report in the milter log" \
+			"$(grep -E -m 5 'Sanitizer|runtime error:' "$E2E_DIR/milter.log")"
+	fi
+	expect_eq "(z) every send left the queue" "" \
+		"$(find "$E2E_DIR"/queue/{maildrop,incoming,active,deferred,hold} -type f)"
+}
+
+# --------------------------------------------------------------------------
+
+main() {
+	exec 3>&1
+	e2e_ensure_packages
+	e2e_require_binaries
+	e2e_init
+	RESULTS=$E2E_DIR/results
+	: >"$RESULTS"
+	E2E_EXIT_HOOK=on_exit
+	read -r E2E_SMTP_PORT E2E_SINK_PORT < <(e2e_free_ports 2)
+	e2e_sink_start --dump
+	e2e_postfix_setup
+	e2e_milter_config \
+		"SenderDomain example.nl" \
+		"SenderDomain shop.example bounces.shop.example" \
+		"TrustedClients 127.0.0.0/8, ::1/128" \
+		"IdentityHeaders X-Campaign-ID" \
+		"StripIdentityHeaders yes"
+	e2e_milter_start
+	e2e_postfix_start
+	echo "# work directory $E2E_DIR; Postfix on 127.0.0.1:$E2E_SMTP_PORT, sink on 127.0.0.1:$E2E_SINK_PORT"
+
+	run_case "(a) trusted SMTP, one recipient" case_a
+	run_case "(b) several recipients" case_b
+	run_case "(c) local submission" case_c
+	run_case "(d) null sender" case_d
+	run_case "(e) other domain" case_e
+	run_case "(f) already a feedback address" case_f
+	run_case "(g) untrusted client" case_g
+	run_case "(h) identity headers" case_h
+	run_case "(i) rewrite log line" case_i
+	run_case "(k) second sender domain" case_k
+	run_case "(l) key rotation" case_l
+	run_case "(j) milter stopped" case_j
+	run_case "(z) clean shutdown" case_z
+
+	summary
+	(($(count FAIL) == 0))
+}
+
+main "$@"
