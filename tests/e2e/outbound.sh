@@ -357,6 +357,37 @@ case_l() {
 	expect_no_match "(l) ... and it is not the old one" "^$old_key$" "$new_key"
 }
 
+# (m) the store cannot commit (locked by another process past the busy
+# timeout): the message is tempfailed with a log line, nothing leaves; once
+# the lock is gone the same message goes out coded and recorded
+case_m() {
+	local before reply flag="$E2E_DIR/state/locked" holder f from json
+	before=$(wc -l <"$E2E_DIR/milter.log")
+	python3 - "$E2E_DIR/db/feedback.db" "$flag" 6 <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").write("locked\n")
+time.sleep(float(sys.argv[3]))
+db.execute("COMMIT")
+PY
+	holder=$!
+	check "(m) another process holds the database lock" \
+		e2e_wait_until "$E2E_TIMEOUT" "the lock holder" test -s "$flag"
+	reply=$(e2e_smtp_send case-m1 alice@example.nl rcpt-m@remote.example)
+	expect_match "(m) the message is tempfailed at end of DATA (451 4.3.0)" '^451 DATA 4\.3\.0 ' "$reply"
+	check "(m) the milter logged the store failure" \
+		log_after "$E2E_DIR/milter.log" "$before" 'tempfail reason=store sender=<alice@example\.nl> error=".*locked'
+	wait "$holder" || true
+	check "(m) nothing of it reached the sink" test -z "$(e2e_sink_file case-m1)"
+	send_ok "(m) after the lock" case-m2 case-m2 alice@example.nl rcpt-m@remote.example >/dev/null
+	f=$(sink_file "(m) after the lock" case-m2)
+	from=$(e2e_sink_mail_from "$f")
+	expect_match "(m) after the lock it leaves coded" "^$CODE_RE@feedback\.example\.nl$" "$from"
+	json=$(decode_json "(m)" "$from")
+	expect_eq "(m) and its send record is there" rcpt-m@remote.example "$(jget recipients "$json")"
+}
+
 # (j) milter stopped: Postfix defers, nothing leaves unrewritten; when the
 # milter is back the deferred local submission goes out rewritten, and the
 # earlier send records are still there.
@@ -426,7 +457,8 @@ main() {
 		"SenderDomain shop.example bounces.shop.example" \
 		"TrustedClients 127.0.0.0/8, ::1/128" \
 		"IdentityHeaders X-Campaign-ID" \
-		"StripIdentityHeaders yes"
+		"StripIdentityHeaders yes" \
+		"DatabaseBusyTimeout 1s"
 	e2e_milter_start
 	e2e_postfix_start
 	echo "# work directory $E2E_DIR; Postfix on 127.0.0.1:$E2E_SMTP_PORT, sink on 127.0.0.1:$E2E_SINK_PORT"
@@ -442,6 +474,7 @@ main() {
 	run_case "(i) rewrite log line" case_i
 	run_case "(k) second sender domain" case_k
 	run_case "(l) key rotation" case_l
+	run_case "(m) store locked" case_m
 	run_case "(j) milter stopped" case_j
 	run_case "(z) clean shutdown" case_z
 
