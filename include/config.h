@@ -30,6 +30,13 @@ typedef struct {
 	unsigned prefix;
 } fm_net_t;
 
+/* RequireAuthentication */
+enum { FM_AUTH_NONE = 0, FM_AUTH_SPF, FM_AUTH_DKIM, FM_AUTH_ANY };
+
+/* Classes as InboundAction names them, in fm_class_t order. */
+#define FM_NCLASSES 7
+extern const char *const fm_config_class_names[FM_NCLASSES];
+
 typedef struct fm_config {
 	/* daemon */
 	char *socket;
@@ -52,6 +59,12 @@ typedef struct fm_config {
 	int strip_ident_headers;
 	/* inbound */
 	int bad_code_accept;	/* BadCodeAction accept */
+	char *nameservers;	/* NULL: the system's resolver */
+	unsigned dns_timeout_ms;
+	int require_auth;	/* FM_AUTH_* */
+	unsigned char inbound_accept[FM_NCLASSES];	/* per class: 1 accept */
+	char *authserv_id;	/* NULL: the host name */
+	size_t max_inbound_size;
 	/* store */
 	char *database;
 	unsigned busy_timeout_ms;

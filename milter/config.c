@@ -41,6 +41,7 @@ typedef struct {
 	int repeatable;
 	fm_setter_t set;
 	const char *doc;	/* mdoc text of the manual entry */
+	const char *example;	/* value for the sample file, if no default */
 } fm_option_t;
 
 /* fail - format a validator message */
@@ -183,6 +184,167 @@ set_bad_code(fm_config_t *cfg, const char *v, int first, char *err,
 	else
 		return fail(err, errlen, "\"%s\" is not reject or accept", v);
 	return 0;
+}
+
+static int domain_valid(const char *d);
+
+/* the same order as fm_class_t in classify.h */
+const char *const fm_config_class_names[FM_NCLASSES] = {
+	"unknown", "hard", "soft", "delayed", "autoreply", "complaint",
+	"delivered",
+};
+
+/* parse_action - "discard" or "accept" */
+static int
+parse_action(const char *v, size_t len, unsigned char *out)
+{
+	if (len == 7 && strncasecmp(v, "discard", 7) == 0)
+		return *out = 0, 0;
+	if (len == 6 && strncasecmp(v, "accept", 6) == 0)
+		return *out = 1, 0;
+	return -1;
+}
+
+/* set_inbound_action - InboundAction [ACTION] [CLASS=ACTION ...] */
+static int
+set_inbound_action(fm_config_t *cfg, const char *v, int first, char *err,
+		   size_t errlen)
+{
+	char *copy, *tok, *save = NULL, *eq;
+	unsigned char act;
+	size_t i;
+	int rc = 0;
+
+	(void)first;
+	if ((copy = strdup(v)) == NULL)
+		return fail(err, errlen, "out of memory");
+	for (tok = strtok_r(copy, " \t,", &save); tok != NULL && rc == 0;
+	     tok = strtok_r(NULL, " \t,", &save)) {
+		if ((eq = strchr(tok, '=')) == NULL) {
+			if (parse_action(tok, strlen(tok), &act) < 0)
+				rc = fail(err, errlen, "\"%s\" is not discard or "
+					  "accept", tok);
+			else
+				memset(cfg->inbound_accept, act,
+				       sizeof(cfg->inbound_accept));
+			continue;
+		}
+		for (i = 0; i < FM_NCLASSES; i++)
+			if ((size_t)(eq - tok) == strlen(fm_config_class_names[i]) &&
+			    strncasecmp(tok, fm_config_class_names[i],
+					(size_t)(eq - tok)) == 0)
+				break;
+		if (i == FM_NCLASSES)
+			rc = fail(err, errlen, "\"%.*s\" is not a class (hard, "
+				  "soft, delayed, autoreply, complaint, "
+				  "delivered, unknown)", (int)(eq - tok), tok);
+		else if (parse_action(eq + 1, strlen(eq + 1),
+				      &cfg->inbound_accept[i]) < 0)
+			rc = fail(err, errlen, "\"%s\" is not discard or accept",
+				  eq + 1);
+	}
+	free(copy);
+	return rc;
+}
+
+/* set_require_auth - RequireAuthentication none|spf|dkim|any */
+static int
+set_require_auth(fm_config_t *cfg, const char *v, int first, char *err,
+		 size_t errlen)
+{
+	static const char *const names[] = {"none", "spf", "dkim", "any"};
+	size_t i;
+
+	(void)first;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(v, names[i]) == 0)
+			return cfg->require_auth = (int)i, 0;
+	return fail(err, errlen, "\"%s\" is not none, spf, dkim or any", v);
+}
+
+/* set_nameservers - addresses with an optional @port */
+static int
+set_nameservers(fm_config_t *cfg, const char *v, int first, char *err,
+		size_t errlen)
+{
+	char *copy, *tok, *save = NULL, *at;
+	unsigned char buf[16];
+	int rc = 0;
+	long port;
+
+	(void)first;
+	if ((copy = strdup(v)) == NULL)
+		return fail(err, errlen, "out of memory");
+	for (tok = strtok_r(copy, " \t,", &save); tok != NULL && rc == 0;
+	     tok = strtok_r(NULL, " \t,", &save)) {
+		if ((at = strchr(tok, '@')) != NULL) {
+			*at++ = '\0';
+			port = strtol(at, &at, 10);
+			if (*at != '\0' || port < 1 || port > 65535)
+				rc = -1;
+		}
+		if (rc == 0 && inet_pton(AF_INET, tok, buf) != 1 &&
+		    inet_pton(AF_INET6, tok, buf) != 1)
+			rc = -1;
+		if (rc < 0)
+			fail(err, errlen, "\"%s\" is not a list of addresses "
+			     "with an optional @port", v);
+	}
+	free(copy);
+	return rc < 0 ? -1 : xstrdup_into(&cfg->nameservers, v, err, errlen);
+}
+
+/* set_dns_timeout - DnsTimeout: 100 ms to 60 s */
+static int
+set_dns_timeout(fm_config_t *cfg, const char *v, int first, char *err,
+		size_t errlen)
+{
+	unsigned long long secs;
+
+	(void)first;
+	if (parse_duration(v, &secs, err, errlen) < 0)
+		return -1;
+	if (secs < 1 || secs > 60)
+		return fail(err, errlen, "\"%s\" is out of range (1s to 60s)", v);
+	cfg->dns_timeout_ms = (unsigned)(secs * 1000);
+	return 0;
+}
+
+/* set_max_inbound - MaxInboundSize: octets with k or M */
+static int
+set_max_inbound(fm_config_t *cfg, const char *v, int first, char *err,
+		size_t errlen)
+{
+	unsigned long long n;
+	char *end;
+
+	(void)first;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (end == v || errno != 0)
+		goto bad;
+	if (*end == 'k' || *end == 'K')
+		n *= 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		n *= 1024 * 1024, end++;
+	if (*end != '\0' || n < 64 * 1024 || n > 256ULL * 1024 * 1024)
+		goto bad;
+	cfg->max_inbound_size = (size_t)n;
+	return 0;
+bad:
+	return fail(err, errlen, "\"%s\" is not a size from 64k to 256M", v);
+}
+
+STRING_SETTER(set_authserv_id_raw, authserv_id)
+
+/* set_authserv_id - AuthservID: a host name */
+static int
+set_authserv_id(fm_config_t *cfg, const char *v, int first, char *err,
+		size_t errlen)
+{
+	if (!domain_valid(v) && strcmp(v, "localhost") != 0)
+		return fail(err, errlen, "\"%s\" is not a host name", v);
+	return set_authserv_id_raw(cfg, v, first, err, errlen);
 }
 
 /* set_socket - unix:/path, local:/path, inet:PORT@HOST, inet6:PORT@HOST */
@@ -563,59 +725,93 @@ static const fm_option_t fm_options[] = {
 	 "recommended: over loopback TCP each message pays a round-trip stall.\n"
 	 "The default suits Postfix's chrooted smtpd, which names it\n"
 	 ".Li unix:feedback-milter/feedback-milter.sock\nrelative to its queue "
-	 "directory."},
+	 "directory.", NULL},
 	{"SocketMode", "mode", "0660", 0, set_socket_mode,
 	 "Permissions of a unix socket, in octal. The socket is owned by\n"
-	 ".Cm UserID ."},
+	 ".Cm UserID .", NULL},
 	{"UserID", "user[:group]", NULL, 0, set_user_id,
 	 "After opening the socket, run as this user (and group, or the "
-	 "user's primary group). Without it the milter refuses to run as root."},
+	 "user's primary group). Without it the milter refuses to run as root.",
+	 "feedback-milter"},
 	{"PidFile", "path", NULL, 0, set_pid_file,
-	 "Write the process id to this file, and remove it at exit."},
+	 "Write the process id to this file, and remove it at exit.",
+	 "/run/feedback-milter/feedback-milter.pid"},
 	{"Syslog", "bool", "yes", 0, set_syslog,
 	 "Log to syslog. In the foreground\n.Pq Fl f\nthe milter also logs to "
-	 "standard error."},
+	 "standard error.", NULL},
 	{"SyslogFacility", "facility", "mail", 0, set_facility,
-	 "The syslog facility: mail, daemon, user or local0 to local7."},
+	 "The syslog facility: mail, daemon, user or local0 to local7.", NULL},
 	{"LogLevel", "level", "info", 0, set_log_level,
 	 "The least important messages logged: error, warning, notice, info "
 	 "(one line per rewrite) or debug (also every message not rewritten, "
-	 "and why)."},
+	 "and why).", NULL},
 	{"KeyFile", "path", FM_SYSCONFDIR "/feedback-milter.keys", 0, set_key_file,
 	 "The keys that sign and verify codes, one\n.Dq Ar id Ar hex-secret\n"
 	 "per line; the last line signs, every line verifies. It must not be "
 	 "readable by others (mode 0600 or 0640). See\n.Xr feedbackctl 8\n"
-	 ".Cm key new ."},
+	 ".Cm key new .", NULL},
 	{"CodeLifetime", "duration", "30d", 0, set_lifetime,
 	 "How long a code stays valid: bounces and auto-replies older than "
-	 "this are refused. Whole days, from 1d to 1000d."},
+	 "this are refused. Whole days, from 1d to 1000d.", NULL},
 	{"SenderDomain", "domain [feedback-domain]", NULL, 1, set_sender_domain,
 	 "A domain whose outbound mail gets coded envelope senders, and the "
 	 "feedback domain the codes are issued on (default\n.Li feedback. Ns "
 	 "Ar domain ) .\nRepeat the option for each domain; at least one is "
-	 "required."},
+	 "required.", NULL},
 	{"TrustedClients", "networks", "127.0.0.0/8 ::1/128", 1, set_trusted,
 	 "Client networks whose mail is outbound, separated by spaces or commas. "
 	 "SASL-authenticated clients and local submission through\n.Xr sendmail 1\n"
 	 "(Postfix's\n.Va non_smtpd_milters )\nare trusted as well. Repeated "
-	 "lines add to the list; the first one replaces the default."},
+	 "lines add to the list; the first one replaces the default.", NULL},
 	{"IdentityHeaders", "names", NULL, 1, set_ident_headers,
 	 "Header fields whose values are stored with each send, such as a "
-	 "campaign or profile id, so that a bounce can be traced back to them."},
+	 "campaign or profile id, so that a bounce can be traced back to them.",
+	 "X-Campaign-ID X-Profile-ID"},
 	{"StripIdentityHeaders", "bool", "no", 0, set_strip,
-	 "Remove the\n.Cm IdentityHeaders\nfrom the message before it is sent."},
+	 "Remove the\n.Cm IdentityHeaders\nfrom the message before it is sent.", NULL},
 	{"BadCodeAction", "reject | accept", "reject", 0, set_bad_code,
 	 "What to do with mail to a feedback domain whose code is malformed, "
 	 "signed with an unknown key, forged or older than\n.Cm CodeLifetime :\n"
 	 ".Cm reject\nrefuses the recipient with\n.Ql 550 5.1.1\nbefore DATA;\n"
-	 ".Cm accept\ntakes the message and marks it unverified."},
+	 ".Cm accept\ntakes the message and marks it unverified.", NULL},
+	{"InboundAction", "[action] [class=action ...]", "discard", 1,
+	 set_inbound_action,
+	 "What happens to a message to a feedback domain once its events are "
+	 "recorded:\n.Cm discard\n(the MTA answers 250 and drops it) or\n"
+	 ".Cm accept\n(it is delivered on, with an\n.Li Authentication-Results\n"
+	 "header, e.g. to keep a copy in a mailbox).\nA bare action sets every "
+	 "class;\n.Ar class Ns = Ns Ar action\nsets one of hard, soft, delayed, "
+	 "autoreply, complaint, delivered and unknown, for example\n"
+	 ".Ql InboundAction discard complaint=accept .", NULL},
+	{"RequireAuthentication", "none | spf | dkim | any", "none", 0,
+	 set_require_auth,
+	 "Record only events whose reporter is authenticated: an SPF pass, a "
+	 "DKIM pass, or either.\nSPF and DKIM results are stored with every "
+	 "event in any case; with\n.Cm none\nthey are attribution, not a gate.", NULL},
+	{"Nameservers", "addresses", NULL, 0, set_nameservers,
+	 "The DNS servers that SPF and DKIM lookups use, as addresses with an "
+	 "optional\n.Li @ Ns Ar port ,\nseparated by spaces.\nWithout it the "
+	 "system's resolver configuration is used.",
+	 "127.0.0.1 ::1"},
+	{"DnsTimeout", "duration", "5s", 0, set_dns_timeout,
+	 "How long one SPF or DKIM lookup may take before it counts as a "
+	 "temporary error (1s to 60s).", NULL},
+	{"AuthservID", "host", NULL, 0, set_authserv_id,
+	 "The authentication service identifier in the\n"
+	 ".Li Authentication-Results\nheader.\nDefault: the host name.",
+	 "mx.example.nl"},
+	{"MaxInboundSize", "size", "10M", 0, set_max_inbound,
+	 "How much of an inbound message is kept for parsing (64k to 256M).\n"
+	 "Reports sit at the start of a bounce; a longer message is parsed from "
+	 "its first part and its DKIM signatures are still verified over all "
+	 "of it.", NULL},
 	{"Database", "path", FM_LOCALSTATEDIR "/lib/feedback-milter/feedback.db", 0,
 	 set_database,
 	 "The SQLite database of sends. Its directory must be writable by\n"
-	 ".Cm UserID ."},
+	 ".Cm UserID .", NULL},
 	{"DatabaseBusyTimeout", "duration", "5s", 0, set_busy_timeout,
 	 "How long a write waits for a database locked by another process "
-	 "before the message is deferred (at most 10m)."},
+	 "before the message is deferred (at most 10m).", NULL},
 };
 
 #define NOPTIONS (sizeof(fm_options) / sizeof(fm_options[0]))
@@ -837,6 +1033,8 @@ fm_config_unref(fm_config_t *cfg)
 		free(cfg->ident_headers[i]);
 	free(cfg->ident_headers);
 	free(cfg->database);
+	free(cfg->nameservers);
+	free(cfg->authserv_id);
 	free(cfg->path);
 	fm_keyring_free(cfg->keys);
 	free(cfg);
@@ -973,6 +1171,7 @@ fm_config_write_sample(FILE *fp)
 				fm_options[i].def);
 		else
 			fprintf(fp, "#%s %s\n", fm_options[i].name,
-				fm_options[i].arg);
+				fm_options[i].example ? fm_options[i].example
+						      : fm_options[i].arg);
 	}
 }

@@ -33,8 +33,9 @@ static const char *const option_names[] = {
 	"Socket", "SocketMode", "UserID", "PidFile", "Syslog",
 	"SyslogFacility", "LogLevel", "KeyFile", "CodeLifetime",
 	"SenderDomain", "TrustedClients", "IdentityHeaders",
-	"StripIdentityHeaders", "BadCodeAction", "Database",
-	"DatabaseBusyTimeout",
+	"StripIdentityHeaders", "BadCodeAction", "InboundAction",
+	"RequireAuthentication", "Nameservers", "DnsTimeout", "AuthservID",
+	"MaxInboundSize", "Database", "DatabaseBusyTimeout",
 };
 #define NOPTION_NAMES (sizeof(option_names) / sizeof(option_names[0]))
 
@@ -553,6 +554,33 @@ static void test_errors(void **state)
 		 NAME ":2: BadCodeAction: \"drop\" is not reject or accept"},
 		{"bad code action as bool", SD "BadCodeAction yes\n",
 		 NAME ":2: BadCodeAction: \"yes\" is not reject or accept"},
+		/* inbound options */
+		{"inbound action word", SD "InboundAction keep\n",
+		 NAME ":2: InboundAction: \"keep\" is not discard or accept"},
+		{"inbound action class", SD "InboundAction bounce=accept\n",
+		 NAME ":2: InboundAction: \"bounce\" is not a class (hard, soft, "
+		 "delayed, autoreply, complaint, delivered, unknown)"},
+		{"inbound action class value", SD "InboundAction hard=keep\n",
+		 NAME ":2: InboundAction: \"keep\" is not discard or accept"},
+		{"require auth", SD "RequireAuthentication both\n",
+		 NAME ":2: RequireAuthentication: \"both\" is not none, spf, dkim "
+		 "or any"},
+		{"nameserver name", SD "Nameservers ns1.example.nl\n",
+		 NAME ":2: Nameservers: \"ns1.example.nl\" is not a list of "
+		 "addresses with an optional @port"},
+		{"nameserver port", SD "Nameservers 127.0.0.1@0\n",
+		 NAME ":2: Nameservers: \"127.0.0.1@0\" is not a list of addresses "
+		 "with an optional @port"},
+		{"dns timeout zero", SD "DnsTimeout 0s\n",
+		 NAME ":2: DnsTimeout: \"0s\" is out of range (1s to 60s)"},
+		{"dns timeout long", SD "DnsTimeout 2m\n",
+		 NAME ":2: DnsTimeout: \"2m\" is out of range (1s to 60s)"},
+		{"authserv id", SD "AuthservID mx_1\n",
+		 NAME ":2: AuthservID: \"mx_1\" is not a host name"},
+		{"max inbound small", SD "MaxInboundSize 1k\n",
+		 NAME ":2: MaxInboundSize: \"1k\" is not a size from 64k to 256M"},
+		{"max inbound unit", SD "MaxInboundSize 10G\n",
+		 NAME ":2: MaxInboundSize: \"10G\" is not a size from 64k to 256M"},
 		/* facility and level */
 		{"facility kern", SD "SyslogFacility kern\n",
 		 NAME ":2: SyslogFacility: \"kern\" is not a facility (mail, daemon, "
@@ -1007,10 +1035,47 @@ static void test_write_man(void **state)
 	assert_non_null(strstr(man, ".Ql 5s .\n"));
 	assert_non_null(strstr(man, "\n.It Cm SenderDomain Ar domain "
 				    "[feedback-domain]\n"));
-	/* SenderDomain and IdentityHeaders repeat; UserID and PidFile not */
+	/* SenderDomain and IdentityHeaders repeat; UserID, PidFile,
+	 * Nameservers and AuthservID do not */
 	assert_int_equal(count_of(man, "May be repeated; no default.\n"), 2);
-	assert_int_equal(count_of(man, ".Pp\nNo default.\n"), 2);
+	assert_int_equal(count_of(man, ".Pp\nNo default.\n"), 4);
 	free(man);
+}
+
+/* test_inbound_options - InboundAction per class and the other values */
+static void test_inbound_options(void **state)
+{
+	fm_config_t *cfg;
+
+	(void)state;
+	cfg = parse_ok("defaults", SD);
+	assert_int_equal(cfg->inbound_accept[1], 0);
+	assert_int_equal(cfg->require_auth, FM_AUTH_NONE);
+	assert_null(cfg->nameservers);
+	assert_int_equal(cfg->dns_timeout_ms, 5000);
+	assert_int_equal(cfg->max_inbound_size, 10 * 1024 * 1024);
+	fm_config_unref(cfg);
+	cfg = parse_ok("set", SD "InboundAction discard complaint=accept\n"
+		       "InboundAction AutoReply=accept\n"
+		       "RequireAuthentication DKIM\n"
+		       "Nameservers 127.0.0.1@5353 ::1\n"
+		       "DnsTimeout 2s\nAuthservID mx.example.nl\n"
+		       "MaxInboundSize 512k\n");
+	assert_int_equal(cfg->inbound_accept[1], 0);	/* hard */
+	assert_int_equal(cfg->inbound_accept[4], 1);	/* autoreply */
+	assert_int_equal(cfg->inbound_accept[5], 1);	/* complaint */
+	assert_string_equal(fm_config_class_names[5], "complaint");
+	assert_int_equal(cfg->require_auth, FM_AUTH_DKIM);
+	assert_string_equal(cfg->nameservers, "127.0.0.1@5353 ::1");
+	assert_int_equal(cfg->dns_timeout_ms, 2000);
+	assert_string_equal(cfg->authserv_id, "mx.example.nl");
+	assert_int_equal(cfg->max_inbound_size, 512 * 1024);
+	fm_config_unref(cfg);
+	cfg = parse_ok("accept all", SD "InboundAction accept hard=discard\n");
+	assert_int_equal(cfg->inbound_accept[0], 1);
+	assert_int_equal(cfg->inbound_accept[1], 0);
+	assert_int_equal(cfg->inbound_accept[6], 1);
+	fm_config_unref(cfg);
 }
 
 /* test_write_sample - every option listed; the sample itself parses */
@@ -1031,7 +1096,8 @@ static void test_write_sample(void **state)
 			fail_msg("%s: not listed once", option_names[i]);
 	}
 	assert_non_null(strstr(sample, "\n#SocketMode 0660\n"));
-	assert_non_null(strstr(sample, "\n#UserID user[:group]\n"));
+	assert_non_null(strstr(sample, "\n#UserID feedback-milter\n"));
+	assert_non_null(strstr(sample, "\n#Nameservers 127.0.0.1 ::1\n"));
 	cfg = parse_ok("sample", sample);
 	def = parse_ok("defaults", SD);
 	assert_string_equal(cfg->socket, def->socket);
@@ -1051,6 +1117,7 @@ static void test_write_sample(void **state)
 		for (p = copy; (p = strstr(p, "\n#")) != NULL; p++)
 			if (p[2] >= 'A' && p[2] <= 'Z' &&
 			    strncmp(p + 2, "UserID", 6) != 0 &&
+			    strncmp(p + 2, "AuthservID", 10) != 0 &&
 			    strncmp(p + 2, "PidFile", 7) != 0 &&
 			    strncmp(p + 2, "IdentityHeaders", 15) != 0)
 				p[1] = ' ';
@@ -1219,6 +1286,7 @@ int main(void)
 		cmocka_unit_test(test_domain_lookup),
 		cmocka_unit_test(test_refs),
 		cmocka_unit_test(test_write_man),
+		cmocka_unit_test(test_inbound_options),
 		cmocka_unit_test(test_write_sample),
 		cmocka_unit_test_setup_teardown(test_load, tmpdir_setup,
 						tmpdir_teardown),
