@@ -46,7 +46,7 @@ E2E_MILTER_SOCK=""
 E2E_POSTFIX_RUNNING=0
 
 # Packages the tests need at run time, and those needed to build the project.
-E2E_PACKAGES=(postfix swaks sqlite3 iproute2)
+E2E_PACKAGES=(postfix swaks sqlite3 iproute2 nsd)
 E2E_BUILD_PACKAGES=(autoconf automake make gcc pkg-config libmilter-dev
 	libspf2-dev libopendkim-dev libsqlite3-dev libssl-dev
 	libgmime-3.0-dev libunbound-dev libcmocka-dev)
