@@ -1,11 +1,13 @@
 /*
- * store - the embedded SQLite store: schema, migrations, send records
+ * store - the embedded SQLite store: schema, migrations, send and event
+ * records
  *
- * One fm_store_t per process. Writers call fm_store_add_send() from any
- * thread; a single writer thread batches whatever is queued into one
- * transaction (group commit) and wakes every caller with its own result once
- * the commit is durable (WAL, synchronous=FULL). Readers (feedbackctl) open
- * with FM_STORE_RDONLY and use fm_store_find_send().
+ * One fm_store_t per process. Writers call fm_store_add_send() and
+ * fm_store_add_events() from any thread; a single writer thread batches
+ * whatever is queued into one transaction (group commit) and wakes every
+ * caller with its own result once the commit is durable (WAL,
+ * synchronous=FULL). Readers (feedbackctl) open with FM_STORE_RDONLY and use
+ * fm_store_find_send() and fm_store_each_event().
  *
  * The schema is versioned (PRAGMA user_version) with ordered migrations.
  */
@@ -64,13 +66,105 @@ fm_store_status_t fm_store_find_send(fm_store_t *st, const char *code,
 				     fm_send_t *out, char *err, size_t errlen);
 void fm_send_free(fm_send_t *send);
 
+/* The result of one DKIM signature of an inbound message. */
+typedef struct {
+	const char *domain;		/* d= */
+	const char *selector;		/* s= */
+	const char *result;		/* "pass", "fail", ... */
+} fm_event_sig_t;
+
+/*
+ * An inbound event: one reported recipient of a bounce, an auto-reply or a
+ * complaint. Strings may be NULL when unknown, except cls.
+ */
+typedef struct {
+	const char *code;		/* the code it came back to, stored
+					   in lowercase; NULL when none */
+	int verified;			/* 1: code verified at RCPT; 0: accepted
+					   unverified */
+	time_t created;
+	const char *queue_id;
+	const char *cls;		/* hard, soft, delayed, ...; required */
+	const char *reason;
+	const char *status;		/* RFC 3463 status, e.g. 5.1.1 */
+	const char *action;		/* DSN Action */
+	const char *recipient;		/* Final-Recipient, or the replier */
+	const char *orig_recipient;
+	const char *diagnostic;
+	const char *remote_mta;
+	const char *reporting_mta;
+	const char *feedback_type;	/* ARF Feedback-Type */
+	const char *kind;		/* kind of report it came in */
+	int replycode;			/* SMTP reply code; 0 when none */
+	const char *client_addr;	/* the client that delivered it */
+	const char *helo;
+	const char *envfrom;
+	const char *spf_result;
+	const char *spf_domain;
+	const fm_event_sig_t *sigs;	/* every DKIM signature's result */
+	size_t nsigs;
+	long long send_id;		/* filled by queries, ignored on insert;
+					   0 when the code has no send */
+	long long id;			/* likewise */
+} fm_event_t;
+
+/*
+ * fm_store_add_events - queue all n events of one inbound message as one
+ * request and wait until its transaction committed. All or none are
+ * stored. Each event is linked to the send its code names, if any.
+ * n == 0 stores nothing and returns FM_STORE_OK.
+ */
+fm_store_status_t fm_store_add_events(fm_store_t *st, const fm_event_t *ev,
+				      size_t n, char *err, size_t errlen);
+
+/*
+ * A query over the events. NULL or 0 members do not filter. Results come
+ * newest first (by id, i.e. in the order they were recorded) unless
+ * ascending is set.
+ */
+typedef struct {
+	time_t since;			/* created >= since; 0: any */
+	const char *cls;		/* class, exactly */
+	const char *domain;		/* the send's sender ends with @domain
+					   (any case); events without a send
+					   never match */
+	const char *code;		/* events that came back to this
+					   code (any case) */
+	const char *recipient;		/* recipient, any case */
+	long long after_id;		/* id > after_id (--follow: pass the
+					   last id seen and set ascending) */
+	size_t limit;			/* at most this many; 0: no limit */
+	int ascending;			/* oldest first */
+} fm_event_filter_t;
+
+/*
+ * fm_event_cb - called once per event. The structs, and every string and
+ * array they point to, are valid only during the call. send is the event's
+ * send record with its recipients and identity headers, NULL when none.
+ * Return 0 to go on, anything else to stop after this event. The callback
+ * runs inside the store's read lock: it must not call fm_store_find_send()
+ * or fm_store_each_event() on the same store.
+ */
+typedef int fm_event_cb(const fm_event_t *ev, const fm_send_t *send,
+			void *arg);
+
+/*
+ * fm_store_each_event - call cb for every event that passes the filter (f
+ * may be NULL), all from one snapshot of the database. Returns the number
+ * of events cb was called for, or -1 with a message when the query failed
+ * (cb may have been called for some events by then).
+ */
+int fm_store_each_event(fm_store_t *st, const fm_event_filter_t *f,
+			fm_event_cb *cb, void *arg, char *err, size_t errlen);
+
 /* fm_store_schema_version - the schema version this build writes */
 int fm_store_schema_version(void);
 
 /*
  * For tests and benchmarks. fm_store_stats - transactions committed by the
- * writer thread and send records they carried; fm_store_queued - callers of
- * fm_store_add_send() that are still waiting for their result.
+ * writer thread and the records they carried (a send counts one, an events
+ * request one per event); fm_store_queued - callers of fm_store_add_send()
+ * and fm_store_add_events() that are still waiting for their result.
  */
 void fm_store_stats(fm_store_t *st, unsigned long *commits,
 		    unsigned long *records);

@@ -1,9 +1,13 @@
 /*
- * store - the embedded SQLite store: schema, migrations, send records
+ * store - the embedded SQLite store: schema, migrations, group commit
  *
  * This module owns the SQLite database: it creates and migrates the schema,
- * records a send durably before the milter lets the message go, and looks
- * sends up by code for the inbound side and for feedbackctl.
+ * records sends durably before the milter lets the message go, records the
+ * events of inbound messages, and serves lookups to the inbound side and to
+ * feedbackctl. This file holds what every kind of record shares: opening,
+ * the schema, the writer thread with its group-commit queue, the read lock,
+ * closing. store_send.c holds the send records, store_event.c the events,
+ * store_row.c copies query results out; store_int.h is what they share.
  *
  * Usage:
  *
@@ -12,23 +16,31 @@
  *	switch (fm_store_add_send(st, &send, err, sizeof(err))) { ... }
  *	if (fm_store_find_send(st, code, &found, err, sizeof(err)) ==
  *	    FM_STORE_OK) { ...; fm_send_free(&found); }
+ *	if (fm_store_add_events(st, events, n, err, sizeof(err)) !=
+ *	    FM_STORE_OK) { ... }
+ *	n = fm_store_each_event(st, &filter, print_event, arg, err,
+ *				sizeof(err));
  *	fm_store_close(st);
  *
  * Durability. The database runs in WAL mode with synchronous=FULL, so a
- * COMMIT returns only after the WAL is on disk. fm_store_add_send() returns
- * FM_STORE_OK only for a record whose transaction has committed.
+ * COMMIT returns only after the WAL is on disk. fm_store_add_send() and
+ * fm_store_add_events() return FM_STORE_OK only for records whose
+ * transaction has committed.
  *
- * Group commit. fm_store_add_send() may be called from any number of threads
- * at once. Each call puts a request, which lives on the caller's stack and
- * points at the caller's record (nothing is copied), on a queue and sleeps
- * on its own condition variable. One writer thread takes every queued
- * request, runs them in one BEGIN IMMEDIATE ... COMMIT with a SAVEPOINT
- * around each, and then wakes each caller with its own status. While one
- * commit (and its fsync) runs, new requests queue up for the next batch, so
- * the number of fsyncs follows the load without any added delay. A request
- * whose code exists already is rolled back to its savepoint and gets
- * FM_STORE_DUP; other requests in the batch are not affected. When the
- * COMMIT fails, every request of the batch gets FM_STORE_ERR.
+ * Group commit. Writes may come from any number of threads at once. Each
+ * call puts a request, which lives on the caller's stack and points at the
+ * caller's records (nothing is copied), on a queue and sleeps on its own
+ * condition variable. One writer thread takes every queued request, runs
+ * them in one BEGIN IMMEDIATE ... COMMIT with a SAVEPOINT around each, and
+ * then wakes each caller with its own status. While one commit (and its
+ * fsync) runs, new requests queue up for the next batch, so the number of
+ * fsyncs follows the load without any added delay. A request that fails
+ * (a send whose code exists already gets FM_STORE_DUP; an events request
+ * with one bad event stores none of them) is rolled back to its savepoint;
+ * other requests in the batch are not affected. When the COMMIT fails,
+ * every request of the batch gets FM_STORE_ERR. The queue does not know
+ * what a request inserts: each kind brings its insert function
+ * (store_int.h).
  *
  * fm_store_close() refuses new requests, lets the writer commit those
  * already queued, and returns once every waiting caller has been woken and
@@ -66,6 +78,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_int.h"
 
 /* One migration step: run sql, then the database is at this version. */
 struct store_step {
@@ -98,16 +111,47 @@ static const struct store_step store_steps[] = {
 	 " name TEXT NOT NULL,"
 	 " value TEXT,"
 	 " PRIMARY KEY (send_id, idx));"},
+	{2,
+	 "CREATE TABLE events ("
+	 " id INTEGER PRIMARY KEY,"
+	 " send_id INTEGER REFERENCES sends(id) ON DELETE SET NULL,"
+	 " code TEXT,"
+	 " verified INTEGER NOT NULL CHECK (verified IN (0, 1)),"
+	 " created INTEGER NOT NULL,"
+	 " queue_id TEXT,"
+	 " class TEXT NOT NULL,"
+	 " reason TEXT,"
+	 " status TEXT,"
+	 " action TEXT,"
+	 " recipient TEXT,"
+	 " orig_recipient TEXT,"
+	 " diagnostic TEXT,"
+	 " remote_mta TEXT,"
+	 " reporting_mta TEXT,"
+	 " feedback_type TEXT,"
+	 " kind TEXT,"
+	 " replycode INTEGER,"
+	 " client_addr TEXT,"
+	 " helo TEXT,"
+	 " envfrom TEXT,"
+	 " spf_result TEXT,"
+	 " spf_domain TEXT);"
+	 "CREATE INDEX events_created ON events(created);"
+	 "CREATE INDEX events_send_id ON events(send_id);"
+	 "CREATE INDEX events_recipient ON events(recipient COLLATE NOCASE);"
+	 "CREATE INDEX events_class_created ON events(class, created);"
+	 "CREATE TABLE event_sigs ("
+	 " event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+	 " idx INTEGER NOT NULL,"
+	 " domain TEXT,"
+	 " selector TEXT,"
+	 " result TEXT,"
+	 " PRIMARY KEY (event_id, idx));"},
 };
 
 #define STORE_NSTEPS (sizeof(store_steps) / sizeof(store_steps[0]))
 
-/* Writer statements, prepared once at open. */
-enum {
-	W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_ROLLBACK_TO, W_RELEASE,
-	W_SEND, W_RCPT, W_IDENT, W_COUNT
-};
-
+/* The transaction around each batch, prepared once at open. */
 static const char *const store_wsql[W_COUNT] = {
 	[W_BEGIN] = "BEGIN IMMEDIATE",
 	[W_COMMIT] = "COMMIT",
@@ -115,79 +159,16 @@ static const char *const store_wsql[W_COUNT] = {
 	[W_SAVEPOINT] = "SAVEPOINT fm_req",
 	[W_ROLLBACK_TO] = "ROLLBACK TO fm_req",
 	[W_RELEASE] = "RELEASE fm_req",
-	[W_SEND] = "INSERT INTO sends (code, feedback_domain, created, sender,"
-	" msgid, queue_id, client_addr, sasl_user)"
-	" VALUES (lower(?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[W_RCPT] = "INSERT INTO send_rcpts (send_id, idx, rcpt)"
-	" VALUES (?1, ?2, ?3)",
-	[W_IDENT] = "INSERT INTO send_idents (send_id, idx, name, value)"
-	" VALUES (?1, ?2, ?3, ?4)",
 };
 
-/* Reader statements, prepared once at open. */
-enum {
-	R_BEGIN, R_ROLLBACK, R_SEND, R_RCPTS, R_IDENTS, R_COUNT
-};
-
+/* The snapshot around each query, prepared once at open. */
 static const char *const store_rsql[R_COUNT] = {
 	[R_BEGIN] = "BEGIN",
 	[R_ROLLBACK] = "ROLLBACK",
-	[R_SEND] = "SELECT id, code, feedback_domain, created, sender, msgid,"
-	" queue_id, client_addr, sasl_user FROM sends WHERE code = lower(?1)",
-	[R_RCPTS] = "SELECT rcpt FROM send_rcpts WHERE send_id = ?1"
-	" ORDER BY idx",
-	[R_IDENTS] = "SELECT name, value FROM send_idents WHERE send_id = ?1"
-	" ORDER BY idx",
-};
-
-/* The text columns of R_SEND, in fm_send_t order after the id (column 0). */
-#define R_SEND_CREATED 3
-static const int store_send_cols[] = {1, 2, 4, 5, 6, 7, 8};
-
-#define STORE_NTEXT (sizeof(store_send_cols) / sizeof(store_send_cols[0]))
-
-/* One fm_store_add_send() call, on the caller's stack. */
-struct store_req {
-	const fm_send_t *send;
-	fm_store_status_t status;
-	char *err;
-	size_t errlen;
-	int done;			/* set by the writer, under mu */
-	pthread_cond_t cv;		/* the caller sleeps here */
-	struct store_req *next;
-};
-
-struct fm_store {
-	char *path;
-	int rdonly;
-	unsigned busy_ms;
-
-	/* writer side: wdb and wst belong to the writer thread */
-	sqlite3 *wdb;
-	sqlite3_stmt *wst[W_COUNT];
-	char wmsg[512];			/* batch-wide error, writer only */
-	pthread_t writer;
-	int writer_started;
-
-	pthread_mutex_t mu;		/* guards the fields below */
-	pthread_cond_t work;		/* queue not empty, or stopping */
-	pthread_cond_t idle;		/* pending is 0 while stopping */
-	struct store_req *head;
-	struct store_req **tailp;
-	int stopping;
-	size_t pending;			/* callers not yet returned */
-	unsigned long commits;
-	unsigned long records;
-
-	/* reader side */
-	pthread_mutex_t rmu;
-	sqlite3 *rdb;
-	sqlite3_stmt *rst[R_COUNT];
 };
 
 /* store_err - format a message into a caller's buffer, if there is one */
-static void __attribute__((format(printf, 3, 4)))
-store_err(char *err, size_t errlen, const char *fmt, ...)
+void store_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -205,8 +186,8 @@ static int store_is_busy(int rc)
 }
 
 /* store_db_err - describe a failed sqlite call on db, naming the path */
-static void store_db_err(const fm_store_t *st, sqlite3 *db, int rc,
-			 const char *what, char *err, size_t errlen)
+void store_db_err(const fm_store_t *st, sqlite3 *db, int rc,
+		  const char *what, char *err, size_t errlen)
 {
 	const char *msg = db && sqlite3_errcode(db) != SQLITE_OK ?
 		sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -220,12 +201,19 @@ static void store_db_err(const fm_store_t *st, sqlite3 *db, int rc,
 }
 
 /* store_run - step a statement that returns no rows, then reset it */
-static int store_run(sqlite3_stmt *q)
+int store_run(sqlite3_stmt *q)
 {
 	int rc = sqlite3_step(q);
 
 	sqlite3_reset(q);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* store_bind_text - bind a string or NULL */
+int store_bind_text(sqlite3_stmt *q, int col, const char *s)
+{
+	return s ? sqlite3_bind_text(q, col, s, -1, SQLITE_STATIC) :
+		sqlite3_bind_null(q, col);
 }
 
 /* store_user_version - read PRAGMA user_version */
@@ -420,81 +408,7 @@ static void store_finalize(sqlite3_stmt **stmts, int count)
 	}
 }
 
-/* store_bind_text - bind a string or NULL */
-static int store_bind_text(sqlite3_stmt *q, int col, const char *s)
-{
-	return s ? sqlite3_bind_text(q, col, s, -1, SQLITE_STATIC) :
-		sqlite3_bind_null(q, col);
-}
-
-/* store_insert_rows - insert the recipients and identity headers */
-static int store_insert_rows(fm_store_t *st, const fm_send_t *s,
-			     sqlite3_int64 id)
-{
-	sqlite3_stmt *q;
-	size_t i;
-	int rc = SQLITE_OK;
-
-	q = st->wst[W_RCPT];
-	for (i = 0; i < s->nrcpts && rc == SQLITE_OK; i++) {
-		sqlite3_bind_int64(q, 1, id);
-		sqlite3_bind_int64(q, 2, (sqlite3_int64) i);
-		store_bind_text(q, 3, s->rcpts[i]);
-		rc = sqlite3_step(q);
-		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-		sqlite3_reset(q);
-	}
-	sqlite3_clear_bindings(q);
-	q = st->wst[W_IDENT];
-	for (i = 0; i < s->nidents && rc == SQLITE_OK; i++) {
-		sqlite3_bind_int64(q, 1, id);
-		sqlite3_bind_int64(q, 2, (sqlite3_int64) i);
-		store_bind_text(q, 3, s->ident_names[i]);
-		store_bind_text(q, 4, s->ident_values ? s->ident_values[i] :
-				NULL);
-		rc = sqlite3_step(q);
-		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-		sqlite3_reset(q);
-	}
-	sqlite3_clear_bindings(q);
-	return rc;
-}
-
-/* store_insert - insert one send record; set the request's result */
-static void store_insert(fm_store_t *st, struct store_req *r)
-{
-	const fm_send_t *s = r->send;
-	sqlite3_stmt *q = st->wst[W_SEND];
-	int rc;
-
-	store_bind_text(q, 1, s->code);
-	store_bind_text(q, 2, s->feedback_domain);
-	sqlite3_bind_int64(q, 3, (sqlite3_int64) s->created);
-	store_bind_text(q, 4, s->sender);
-	store_bind_text(q, 5, s->msgid);
-	store_bind_text(q, 6, s->queue_id);
-	store_bind_text(q, 7, s->client_addr);
-	store_bind_text(q, 8, s->sasl_user);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_DONE)
-		rc = store_insert_rows(st, s,
-				       sqlite3_last_insert_rowid(st->wdb));
-	if (rc == SQLITE_DONE || rc == SQLITE_OK) {
-		r->status = FM_STORE_OK;
-	} else if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		r->status = FM_STORE_DUP;
-		store_err(r->err, r->errlen, "%s: code %s exists already",
-			  st->path, s->code);
-	} else {
-		r->status = FM_STORE_ERR;
-		store_db_err(st, st->wdb, rc, "cannot record send", r->err,
-			     r->errlen);
-	}
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-}
-
-/* store_insert_one - insert one request inside its own savepoint */
+/* store_insert_one - run one request inside its own savepoint */
 static void store_insert_one(fm_store_t *st, struct store_req *r)
 {
 	int rc;
@@ -502,11 +416,10 @@ static void store_insert_one(fm_store_t *st, struct store_req *r)
 	rc = store_run(st->wst[W_SAVEPOINT]);
 	if (rc != SQLITE_OK) {
 		r->status = FM_STORE_ERR;
-		store_db_err(st, st->wdb, rc, "cannot record send", r->err,
-			     r->errlen);
+		store_db_err(st, st->wdb, rc, r->what, r->err, r->errlen);
 		return;
 	}
-	store_insert(st, r);
+	r->insert(st, r);
 	if (r->status != FM_STORE_OK && !sqlite3_get_autocommit(st->wdb))
 		store_run(st->wst[W_ROLLBACK_TO]);
 	if (!sqlite3_get_autocommit(st->wdb))
@@ -528,10 +441,11 @@ static void store_fail_batch(fm_store_t *st, struct store_req *batch)
  * store_run_batch - insert a batch in one transaction; return the number of
  * records committed, or -1 when nothing was committed.
  */
-static int store_run_batch(fm_store_t *st, struct store_req *batch)
+static long store_run_batch(fm_store_t *st, struct store_req *batch)
 {
 	struct store_req *r;
-	int rc, nok = 0;
+	long nok = 0;
+	int rc;
 
 	rc = store_run(st->wst[W_BEGIN]);
 	if (rc != SQLITE_OK) {
@@ -548,7 +462,8 @@ static int store_run_batch(fm_store_t *st, struct store_req *batch)
 				  sqlite3_errmsg(st->wdb));
 			goto fail;
 		}
-		nok += r->status == FM_STORE_OK;
+		if (r->status == FM_STORE_OK)
+			nok += (long) r->nrec;
 	}
 	rc = store_run(st->wst[W_COMMIT]);
 	if (rc == SQLITE_OK)
@@ -567,7 +482,7 @@ static void *store_writer(void *arg)
 {
 	fm_store_t *st = arg;
 	struct store_req *batch, *r, *next;
-	int nok;
+	long nok;
 
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
@@ -619,7 +534,11 @@ static int store_start_writer(fm_store_t *st, char *err, size_t errlen)
 /* store_free - release everything; the writer thread must be stopped */
 static void store_free(fm_store_t *st)
 {
+	store_finalize(st->revent, RE_COUNT);
+	store_finalize(st->rsend, RS_COUNT);
 	store_finalize(st->rst, R_COUNT);
+	store_finalize(st->wevent, WE_COUNT);
+	store_finalize(st->wsend, WS_COUNT);
 	store_finalize(st->wst, W_COUNT);
 	sqlite3_close(st->rdb);
 	sqlite3_close(st->wdb);
@@ -671,8 +590,14 @@ static int store_open_writer(fm_store_t *st, char *err, size_t errlen)
 	    store_pragmas(st, err, errlen) != 0 ||
 	    store_migrate(st, version, err, errlen) != 0)
 		return -1;
-	return store_prepare(st, st->wdb, store_wsql, st->wst, W_COUNT,
-			     err, errlen);
+	if (store_prepare(st, st->wdb, store_wsql, st->wst, W_COUNT, err,
+			  errlen) != 0 ||
+	    store_prepare(st, st->wdb, store_send_wsql, st->wsend, WS_COUNT,
+			  err, errlen) != 0 ||
+	    store_prepare(st, st->wdb, store_event_wsql, st->wevent,
+			  WE_COUNT, err, errlen) != 0)
+		return -1;
+	return 0;
 }
 
 /* store_open_reader - open and check the read connection */
@@ -696,8 +621,14 @@ static int store_open_reader(fm_store_t *st, char *err, size_t errlen)
 	}
 	if (st->rdonly && store_check_version(st, version, err, errlen) != 0)
 		return -1;
-	return store_prepare(st, st->rdb, store_rsql, st->rst, R_COUNT,
-			     err, errlen);
+	if (store_prepare(st, st->rdb, store_rsql, st->rst, R_COUNT, err,
+			  errlen) != 0 ||
+	    store_prepare(st, st->rdb, store_send_rsql, st->rsend, RS_COUNT,
+			  err, errlen) != 0 ||
+	    store_prepare(st, st->rdb, store_event_rsql, st->revent,
+			  RE_COUNT, err, errlen) != 0)
+		return -1;
+	return 0;
 }
 
 /* fm_store_open - open (and create or migrate unless read-only) a store */
@@ -745,210 +676,58 @@ void fm_store_close(fm_store_t *st)
 	store_free(st);
 }
 
-/* store_check_send - refuse a record that cannot be stored */
-static int store_check_send(const fm_send_t *s, char *err, size_t errlen)
+/*
+ * store_submit - queue a request filled in by a kind of record (insert,
+ * what, rec, nrec, err, errlen) and wait until the writer is done with it.
+ */
+fm_store_status_t store_submit(fm_store_t *st, struct store_req *req)
 {
-	if (s == NULL || s->code == NULL || s->feedback_domain == NULL) {
-		store_err(err, errlen, "store: a send needs a code and a "
-			  "feedback domain");
-		return -1;
-	}
-	if ((s->nrcpts && s->rcpts == NULL) ||
-	    (s->nidents && s->ident_names == NULL)) {
-		store_err(err, errlen, "store: send %s: recipient or identity "
-			  "count without an array", s->code);
-		return -1;
-	}
-	return 0;
-}
-
-/* fm_store_add_send - queue the record and wait until it is committed */
-fm_store_status_t fm_store_add_send(fm_store_t *st, const fm_send_t *send,
-				    char *err, size_t errlen)
-{
-	struct store_req req;
-
-	if (store_check_send(send, err, errlen) != 0)
-		return FM_STORE_ERR;
 	if (st->rdonly) {
-		store_err(err, errlen, "%s: store is open read-only",
+		store_err(req->err, req->errlen, "%s: store is open read-only",
 			  st->path);
 		return FM_STORE_ERR;
 	}
-	memset(&req, 0, sizeof(req));
-	req.send = send;
-	req.status = FM_STORE_ERR;
-	req.err = err;
-	req.errlen = errlen;
-	pthread_cond_init(&req.cv, NULL);
+	req->status = FM_STORE_ERR;
+	req->done = 0;
+	req->next = NULL;
+	pthread_cond_init(&req->cv, NULL);
 
 	pthread_mutex_lock(&st->mu);
 	if (st->stopping) {
-		store_err(err, errlen, "%s: store is closing", st->path);
+		store_err(req->err, req->errlen, "%s: store is closing",
+			  st->path);
 	} else {
-		*st->tailp = &req;
-		st->tailp = &req.next;
+		*st->tailp = req;
+		st->tailp = &req->next;
 		st->pending++;
 		pthread_cond_signal(&st->work);
-		while (!req.done)
-			pthread_cond_wait(&req.cv, &st->mu);
+		while (!req->done)
+			pthread_cond_wait(&req->cv, &st->mu);
 		if (--st->pending == 0 && st->stopping)
 			pthread_cond_signal(&st->idle);
 	}
 	pthread_mutex_unlock(&st->mu);
-	pthread_cond_destroy(&req.cv);
-	return req.status;
-}
-
-/* store_col_size - bytes a text column needs with its NUL; 0 for NULL */
-static size_t store_col_size(sqlite3_stmt *q, int col)
-{
-	if (sqlite3_column_text(q, col) == NULL)
-		return 0;
-	return (size_t) sqlite3_column_bytes(q, col) + 1;
-}
-
-/* store_col_copy - copy a text column to *pp and advance; NULL for NULL */
-static char *store_col_copy(sqlite3_stmt *q, int col, char **pp)
-{
-	const unsigned char *t = sqlite3_column_text(q, col);
-	size_t n;
-	char *s = *pp;
-
-	if (t == NULL)
-		return NULL;
-	n = (size_t) sqlite3_column_bytes(q, col);
-	memcpy(s, t, n);
-	s[n] = 0;
-	*pp = s + n + 1;
-	return s;
-}
-
-/* store_measure - count the rows of q and the bytes of their columns */
-static int store_measure(sqlite3_stmt *q, int ncols, size_t *rows,
-			 size_t *bytes)
-{
-	int rc, c;
-
-	*rows = 0;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		++*rows;
-		for (c = 0; c < ncols; c++)
-			*bytes += store_col_size(q, c);
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	pthread_cond_destroy(&req->cv);
+	return req->status;
 }
 
 /*
- * store_copy_rows - copy the rows of q again (the read transaction keeps
- * them unchanged): column c of row k goes to ptrs[c * rows + k].
+ * store_read_begin - take the read lock and open a read transaction, so a
+ * query's statements all see one snapshot. Call store_read_end() after,
+ * also when this fails (the lock is held either way).
  */
-static int store_copy_rows(sqlite3_stmt *q, int ncols, size_t rows,
-			   char **ptrs, char **pp)
+int store_read_begin(fm_store_t *st)
 {
-	size_t k = 0;
-	int rc, c;
-
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW && k < rows) {
-		for (c = 0; c < ncols; c++)
-			ptrs[(size_t) c * rows + k] = store_col_copy(q, c, pp);
-		k++;
-	}
-	sqlite3_reset(q);
-	if (rc == SQLITE_ROW || (rc == SQLITE_DONE && k != rows))
-		return SQLITE_CORRUPT;	/* cannot happen inside a snapshot */
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* store_fill - copy the current R_SEND row and its children into out */
-static int store_fill(fm_store_t *st, fm_send_t *out)
-{
-	sqlite3_stmt *qs = st->rst[R_SEND];
-	sqlite3_stmt *qr = st->rst[R_RCPTS], *qi = st->rst[R_IDENTS];
-	const char **field[STORE_NTEXT] = {
-		&out->code, &out->feedback_domain, &out->sender, &out->msgid,
-		&out->queue_id, &out->client_addr, &out->sasl_user,
-	};
-	size_t nr, ni, i, bytes = 0;
-	char **ptrs, *p;
-	int rc;
-
-	for (i = 0; i < STORE_NTEXT; i++)
-		bytes += store_col_size(qs, store_send_cols[i]);
-	sqlite3_bind_int64(qr, 1, sqlite3_column_int64(qs, 0));
-	sqlite3_bind_int64(qi, 1, sqlite3_column_int64(qs, 0));
-	if ((rc = store_measure(qr, 1, &nr, &bytes)) != SQLITE_OK ||
-	    (rc = store_measure(qi, 2, &ni, &bytes)) != SQLITE_OK)
-		return rc;
-	ptrs = malloc((nr + 2 * ni) * sizeof(char *) + bytes + 1);
-	if (ptrs == NULL)
-		return SQLITE_NOMEM;
-	p = (char *) (ptrs + nr + 2 * ni);
-	for (i = 0; i < STORE_NTEXT; i++)
-		*field[i] = store_col_copy(qs, store_send_cols[i], &p);
-	out->created = (time_t) sqlite3_column_int64(qs, R_SEND_CREATED);
-	if ((rc = store_copy_rows(qr, 1, nr, ptrs, &p)) != SQLITE_OK ||
-	    (rc = store_copy_rows(qi, 2, ni, ptrs + nr, &p)) != SQLITE_OK) {
-		free(ptrs);
-		memset(out, 0, sizeof(*out));
-		return rc;
-	}
-	out->rcpts = (const char *const *) ptrs;
-	out->nrcpts = nr;
-	out->ident_names = (const char *const *) (ptrs + nr);
-	out->ident_values = (const char *const *) (ptrs + nr + ni);
-	out->nidents = ni;
-	out->mem_ = ptrs;
-	return SQLITE_OK;
-}
-
-/* fm_store_find_send - look a send up by code (any case) */
-fm_store_status_t fm_store_find_send(fm_store_t *st, const char *code,
-				     fm_send_t *out, char *err, size_t errlen)
-{
-	fm_store_status_t status = FM_STORE_ERR;
-	sqlite3_stmt *qs = st->rst[R_SEND];
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (code == NULL) {
-		store_err(err, errlen, "store: no code to look up");
-		return FM_STORE_ERR;
-	}
 	pthread_mutex_lock(&st->rmu);
-	if ((rc = store_run(st->rst[R_BEGIN])) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(qs, 1, code, -1, SQLITE_STATIC);
-	rc = sqlite3_step(qs);
-	if (rc == SQLITE_DONE) {
-		status = FM_STORE_NOTFOUND;
-		store_err(err, errlen, "%s: code %s not found", st->path,
-			  code);
-		goto out;
-	}
-	if (rc != SQLITE_ROW || (rc = store_fill(st, out)) != SQLITE_OK)
-		goto fail;
-	status = FM_STORE_OK;
-	goto out;
-fail:
-	store_db_err(st, st->rdb, rc, "cannot look up send", err, errlen);
-out:
-	sqlite3_reset(qs);
-	sqlite3_clear_bindings(qs);
+	return store_run(st->rst[R_BEGIN]);
+}
+
+/* store_read_end - end the read transaction and give the read lock back */
+void store_read_end(fm_store_t *st)
+{
 	if (!sqlite3_get_autocommit(st->rdb))
 		store_run(st->rst[R_ROLLBACK]);
 	pthread_mutex_unlock(&st->rmu);
-	return status;
-}
-
-/* fm_send_free - free a looked-up record and zero it */
-void fm_send_free(fm_send_t *send)
-{
-	if (send == NULL)
-		return;
-	free(send->mem_);
-	memset(send, 0, sizeof(*send));
 }
 
 /* fm_store_schema_version - the schema version this build writes */

@@ -9,7 +9,8 @@
  * Build:
  *
  *	gcc -std=gnu11 -Wall -Wextra -Werror -Iinclude -o test_store \
- *	    tests/unit/test_store.c milter/store.c -lcmocka -lsqlite3 -lpthread
+ *	    tests/unit/test_store.c milter/store*.c -lcmocka -lsqlite3 \
+ *	    -lpthread
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,6 +35,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "../../milter/store_int.h"	/* the query variants */
 
 #define TS_CODE_SIZE 32
 #define TS_ERR_SIZE 512
@@ -165,6 +168,58 @@ static fm_send_t ts_send(const char *code)
 	return s;
 }
 
+/*
+ * ts_make_v1 - a database as schema version 1 left it (the statements of
+ * its migration step), in WAL mode, with two sends: v1send00000000000a
+ * with two recipients and an identity header, v1send00000000000b bare.
+ */
+static void ts_make_v1(const char *path)
+{
+	ts_sql_exec(path,
+		    "PRAGMA journal_mode=WAL;"
+		    "BEGIN;"
+		    "CREATE TABLE sends ("
+		    " id INTEGER PRIMARY KEY,"
+		    " code TEXT NOT NULL UNIQUE,"
+		    " feedback_domain TEXT NOT NULL,"
+		    " created INTEGER NOT NULL,"
+		    " sender TEXT,"
+		    " msgid TEXT,"
+		    " queue_id TEXT,"
+		    " client_addr TEXT,"
+		    " sasl_user TEXT);"
+		    "CREATE INDEX sends_created ON sends(created);"
+		    "CREATE TABLE send_rcpts ("
+		    " send_id INTEGER NOT NULL REFERENCES sends(id)"
+		    " ON DELETE CASCADE,"
+		    " idx INTEGER NOT NULL,"
+		    " rcpt TEXT NOT NULL,"
+		    " PRIMARY KEY (send_id, idx));"
+		    "CREATE INDEX send_rcpts_rcpt ON send_rcpts"
+		    "(rcpt COLLATE NOCASE);"
+		    "CREATE TABLE send_idents ("
+		    " send_id INTEGER NOT NULL REFERENCES sends(id)"
+		    " ON DELETE CASCADE,"
+		    " idx INTEGER NOT NULL,"
+		    " name TEXT NOT NULL,"
+		    " value TEXT,"
+		    " PRIMARY KEY (send_id, idx));"
+		    "INSERT INTO sends VALUES (7, 'v1send00000000000a',"
+		    " 'feedback.example.nl', 1700000000, 'info@example.nl',"
+		    " '<v1@example.nl>', '4QxY1z2abc', '192.0.2.7', NULL);"
+		    "INSERT INTO sends VALUES (9, 'v1send00000000000b',"
+		    " 'feedback.example.org', 1700000100, NULL, NULL, NULL,"
+		    " NULL, NULL);"
+		    "INSERT INTO send_rcpts VALUES (7, 0,"
+		    " 'bob@remote.example');"
+		    "INSERT INTO send_rcpts VALUES (7, 1,"
+		    " 'carol@remote.example');"
+		    "INSERT INTO send_idents VALUES (7, 0, 'X-Campaign-ID',"
+		    " 'spring-2024');"
+		    "PRAGMA user_version=1;"
+		    "COMMIT");
+}
+
 /* test_open_creates_schema - a new file gets the current schema in WAL */
 static void test_open_creates_schema(void **state)
 {
@@ -181,6 +236,14 @@ static void test_open_creates_schema(void **state)
 	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM sqlite_master"
 				    " WHERE sql LIKE '%rcpt COLLATE NOCASE%'"),
 			 1);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM sqlite_master"
+				    " WHERE name IN ('events', 'event_sigs',"
+				    " 'events_created', 'events_send_id',"
+				    " 'events_recipient',"
+				    " 'events_class_created')"), 6);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM sqlite_master"
+				    " WHERE sql LIKE"
+				    " '%recipient COLLATE NOCASE%'"), 1);
 	fm_store_close(st);
 	/* WAL mode is persistent in the file */
 	assert_int_equal(ts_sql_int(d->db, "SELECT journal_mode = 'wal' FROM "
@@ -743,19 +806,27 @@ static void test_rdonly_schema(void **state)
 	fm_store_close(st);
 }
 
-/* test_rdonly_old - read-only refuses an older schema version */
+/*
+ * test_rdonly_old - read-only refuses an older schema version and says to
+ * start the milter, which migrates it; the file is left as it was
+ */
 static void test_rdonly_old(void **state)
 {
 	struct ts_dir *d = *state;
 	char err[TS_ERR_SIZE] = "";
 
-	if (fm_store_schema_version() < 2)
-		skip();		/* no older schema than version 1 yet */
-	fm_store_close(ts_open(d->db, 1000));
-	ts_sql_exec(d->db, "PRAGMA user_version=1");
+	assert_true(fm_store_schema_version() >= 2);
+	ts_make_v1(d->db);
 	assert_null(fm_store_open(d->db, FM_STORE_RDONLY, 1000, err,
 				  sizeof(err)));
+	print_message("%s\n", err);
 	assert_non_null(strstr(err, "older"));
+	assert_non_null(strstr(err, "start the milter"));
+	assert_non_null(strstr(err, "migrate"));
+	assert_non_null(strstr(err, d->db));
+	assert_int_equal(ts_sql_int(d->db, "PRAGMA user_version"), 1);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM sqlite_master"
+				    " WHERE name = 'events'"), 0);
 }
 
 /* test_no_directory - opening never creates the parent directory */
@@ -908,6 +979,940 @@ static void test_foreign_keys(void **state)
 			 0);
 }
 
+/* ts_event - a minimal valid event for a code */
+static fm_event_t ts_event(const char *code, const char *cls, time_t created,
+			   const char *recipient)
+{
+	fm_event_t e;
+
+	memset(&e, 0, sizeof(e));
+	e.code = code;
+	e.verified = code != NULL;
+	e.created = created;
+	e.cls = cls;
+	e.recipient = recipient;
+	return e;
+}
+
+/* ts_add_events - add events in one request or fail the test */
+static void ts_add_events(fm_store_t *st, const fm_event_t *ev, size_t n)
+{
+	char err[TS_ERR_SIZE] = "";
+
+	if (fm_store_add_events(st, ev, n, err, sizeof(err)) != FM_STORE_OK)
+		fail_msg("add %zu events: %s", n, err);
+}
+
+#define TS_SEEN_MAX 64
+
+/* What ts_collect saw of each event, in order. */
+struct ts_seen {
+	int n;
+	int stop_after;			/* return 1 after this many; 0: never */
+	long long id[TS_SEEN_MAX];
+	long long send_id[TS_SEEN_MAX];
+	time_t created[TS_SEEN_MAX];
+	size_t nsigs[TS_SEEN_MAX];
+	char code[TS_SEEN_MAX][TS_CODE_SIZE];
+	char send_code[TS_SEEN_MAX][TS_CODE_SIZE];	/* "" when none */
+	size_t send_nrcpts[TS_SEEN_MAX];
+};
+
+/* ts_collect - fm_store_each_event callback: note the event */
+static int ts_collect(const fm_event_t *ev, const fm_send_t *send, void *arg)
+{
+	struct ts_seen *w = arg;
+	int k = w->n++;
+
+	assert_true(k < TS_SEEN_MAX);
+	w->id[k] = ev->id;
+	w->send_id[k] = ev->send_id;
+	w->created[k] = ev->created;
+	w->nsigs[k] = ev->nsigs;
+	snprintf(w->code[k], sizeof(w->code[k]), "%s",
+		 ev->code ? ev->code : "");
+	snprintf(w->send_code[k], sizeof(w->send_code[k]), "%s",
+		 send ? send->code : "");
+	w->send_nrcpts[k] = send ? send->nrcpts : 0;
+	assert_true(send == NULL || ev->send_id != 0);
+	return w->stop_after && w->n >= w->stop_after;
+}
+
+/* ts_each - run a query into seen or fail the test; returns the count */
+static int ts_each(fm_store_t *st, const fm_event_filter_t *f,
+		   struct ts_seen *seen)
+{
+	char err[TS_ERR_SIZE] = "";
+	int stop_after = seen->stop_after, n;
+
+	memset(seen, 0, sizeof(*seen));
+	seen->stop_after = stop_after;
+	n = fm_store_each_event(st, f, ts_collect, seen, err, sizeof(err));
+	if (n < 0)
+		fail_msg("each_event: %s", err);
+	assert_int_equal(n, seen->n);
+	return n;
+}
+
+/*
+ * test_migrate_v1 - a version 1 database is migrated to the current
+ * schema; its sends are kept and events recorded afterwards link to them
+ */
+static void test_migrate_v1(void **state)
+{
+	struct ts_dir *d = *state;
+	char err[TS_ERR_SIZE];
+	fm_event_t ev[2];
+	struct ts_seen seen;
+	fm_send_t got;
+	fm_store_t *st;
+
+	ts_make_v1(d->db);
+	st = ts_open(d->db, 1000);
+	assert_int_equal(ts_sql_int(d->db, "PRAGMA user_version"),
+			 fm_store_schema_version());
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM sends"), 2);
+	assert_int_equal(fm_store_find_send(st, "v1send00000000000a", &got,
+					    err, sizeof(err)), FM_STORE_OK);
+	assert_string_equal(got.sender, "info@example.nl");
+	assert_int_equal(got.nrcpts, 2);
+	assert_string_equal(got.rcpts[1], "carol@remote.example");
+	assert_int_equal(got.nidents, 1);
+	assert_string_equal(got.ident_values[0], "spring-2024");
+	fm_send_free(&got);
+
+	ev[0] = ts_event("V1SEND00000000000A", "hard", 1700000200,
+			 "bob@remote.example");
+	ev[1] = ts_event("v1send00000000000b", "autoreply", 1700000300,
+			 "someone@example.org");
+	ts_add_events(st, ev, 1);
+	ts_add_events(st, ev + 1, 1);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(ts_each(st, &(fm_event_filter_t) {.ascending = 1},
+				 &seen), 2);
+	assert_int_equal(seen.send_id[0], 7);
+	assert_string_equal(seen.send_code[0], "v1send00000000000a");
+	assert_int_equal(seen.send_nrcpts[0], 2);
+	assert_int_equal(seen.send_id[1], 9);
+	fm_store_close(st);
+	/* reopening does not migrate again */
+	fm_store_close(ts_open(d->db, 1000));
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM events"
+				    " WHERE send_id IN (7, 9)"), 2);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM send_rcpts"),
+			 2);
+}
+
+static const fm_event_sig_t er_sigs3[] = {
+	{"remote.example", "s2024", "pass"},
+	{"esp.example", NULL, "fail"},
+	{"Remote.Example", "old", "neutral"},
+};
+
+static const struct {
+	const char *label;
+	fm_event_t ev;
+} er_cases[] = {
+	{"all fields, three signatures", {
+		.code = "ev0send00000000001", .verified = 1,
+		.created = 1712345678, .queue_id = "4QxY1z2abc",
+		.cls = "hard", .reason = "userunknown", .status = "5.1.1",
+		.action = "failed", .recipient = "bob@remote.example",
+		.orig_recipient = "rfc822;Bob@Remote.Example",
+		.diagnostic = "smtp; 550 5.1.1 <bob@remote.example>: "
+			      "user unknown",
+		.remote_mta = "mx.remote.example",
+		.reporting_mta = "mail.relay.example",
+		.feedback_type = "abuse", .kind = "dsn", .replycode = 550,
+		.client_addr = "198.51.100.25", .helo = "helo.relay.example",
+		.envfrom = "", .spf_result = "pass",
+		.spf_domain = "spf.relay.example",
+		.sigs = er_sigs3, .nsigs = 3}},
+	{"one signature, unverified, upper-case code", {
+		.code = "EV0SEND00000000001", .verified = 0,
+		.created = 1712345679, .cls = "autoreply",
+		.reason = "vacation", .recipient = "carol@remote.example",
+		.kind = "autoreply", .envfrom = "carol@remote.example",
+		.spf_result = "softfail", .spf_domain = "remote.example",
+		.sigs = er_sigs3 + 1, .nsigs = 1}},
+	{"no signatures, only the required fields", {
+		.code = NULL, .verified = 0, .created = -5, .cls = "unknown"}},
+};
+
+#define ER_NCASES (sizeof(er_cases) / sizeof(er_cases[0]))
+
+/* ts_event_equal - a queried event matches what was added */
+static void ts_event_equal(const fm_event_t *w, const fm_event_t *g)
+{
+	size_t i;
+
+	if (w->code == NULL)
+		assert_null(g->code);
+	else
+		assert_true(strcasecmp(w->code, g->code) == 0);
+	assert_int_equal(w->verified, g->verified);
+	assert_int_equal(w->created, g->created);
+	ts_str_equal(w->queue_id, g->queue_id);
+	ts_str_equal(w->cls, g->cls);
+	ts_str_equal(w->reason, g->reason);
+	ts_str_equal(w->status, g->status);
+	ts_str_equal(w->action, g->action);
+	ts_str_equal(w->recipient, g->recipient);
+	ts_str_equal(w->orig_recipient, g->orig_recipient);
+	ts_str_equal(w->diagnostic, g->diagnostic);
+	ts_str_equal(w->remote_mta, g->remote_mta);
+	ts_str_equal(w->reporting_mta, g->reporting_mta);
+	ts_str_equal(w->feedback_type, g->feedback_type);
+	ts_str_equal(w->kind, g->kind);
+	assert_int_equal(w->replycode, g->replycode);
+	ts_str_equal(w->client_addr, g->client_addr);
+	ts_str_equal(w->helo, g->helo);
+	ts_str_equal(w->envfrom, g->envfrom);
+	ts_str_equal(w->spf_result, g->spf_result);
+	ts_str_equal(w->spf_domain, g->spf_domain);
+	assert_int_equal(w->nsigs, g->nsigs);
+	for (i = 0; i < w->nsigs; i++) {
+		ts_str_equal(w->sigs[i].domain, g->sigs[i].domain);
+		ts_str_equal(w->sigs[i].selector, g->sigs[i].selector);
+		ts_str_equal(w->sigs[i].result, g->sigs[i].result);
+	}
+	if (w->nsigs == 0)
+		assert_null(g->sigs);
+}
+
+/* What ts_check_case checks the events against. */
+struct ts_expect {
+	size_t n;
+	const fm_send_t *send;
+	long long send_id;
+};
+
+/* ts_check_case - fm_store_each_event callback: compare with er_cases */
+static int ts_check_case(const fm_event_t *ev, const fm_send_t *send,
+			 void *arg)
+{
+	struct ts_expect *x = arg;
+	const fm_event_t *w = &er_cases[x->n].ev;
+
+	assert_true(x->n < ER_NCASES);
+	print_message("case: %s\n", er_cases[x->n].label);
+	ts_event_equal(w, ev);
+	if (w->code == NULL) {
+		assert_null(send);
+		assert_int_equal(ev->send_id, 0);
+	} else {
+		assert_non_null(send);
+		ts_send_equal(x->send, send);
+		assert_int_equal(ev->send_id, x->send_id);
+		assert_string_equal(ev->code, "ev0send00000000001");
+	}
+	assert_int_equal(ev->id, (long long) x->n + 1);
+	x->n++;
+	return 0;
+}
+
+/* test_events_roundtrip - table: add, query, compare every field */
+static void test_events_roundtrip(void **state)
+{
+	struct ts_dir *d = *state;
+	char err[TS_ERR_SIZE];
+	fm_send_t s = rt_cases[0].send;
+	fm_store_t *st = ts_open(d->db, 1000);
+	struct ts_expect x = {0, &s, 0};
+	size_t i;
+
+	s.code = "ev0send00000000001";
+	assert_int_equal(fm_store_add_send(st, &s, err, sizeof(err)),
+			 FM_STORE_OK);
+	x.send_id = ts_sql_int(d->db, "SELECT id FROM sends");
+	for (i = 0; i < ER_NCASES; i++)
+		ts_add_events(st, &er_cases[i].ev, 1);
+	assert_int_equal(fm_store_each_event(st, &(fm_event_filter_t)
+					     {.ascending = 1}, ts_check_case,
+					     &x, err, sizeof(err)),
+			 (int) ER_NCASES);
+	assert_int_equal(x.n, ER_NCASES);
+	fm_store_close(st);
+	/* every value is in the column of its name */
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM events WHERE"
+				    " send_id = (SELECT id FROM sends)"
+				    " AND code = 'ev0send00000000001'"
+				    " AND verified = 1 AND created = 1712345678"
+				    " AND queue_id = '4QxY1z2abc'"
+				    " AND class = 'hard'"
+				    " AND reason = 'userunknown'"
+				    " AND status = '5.1.1'"
+				    " AND action = 'failed'"
+				    " AND recipient = 'bob@remote.example'"
+				    " AND orig_recipient ="
+				    " 'rfc822;Bob@Remote.Example'"
+				    " AND diagnostic LIKE 'smtp; 550 5.1.1 %'"
+				    " AND remote_mta = 'mx.remote.example'"
+				    " AND reporting_mta = 'mail.relay.example'"
+				    " AND feedback_type = 'abuse'"
+				    " AND kind = 'dsn' AND replycode = 550"
+				    " AND client_addr = '198.51.100.25'"
+				    " AND helo = 'helo.relay.example'"
+				    " AND envfrom = '' AND spf_result = 'pass'"
+				    " AND spf_domain = 'spf.relay.example'"),
+			 1);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM event_sigs"
+				    " WHERE event_id = 1 AND idx = 1"
+				    " AND domain = 'esp.example'"
+				    " AND selector IS NULL"
+				    " AND result = 'fail'"),
+			 1);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM event_sigs"),
+			 4);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM events"
+				    " WHERE replycode IS NULL"), 2);
+}
+
+/* test_events_unknown_code - a code without a send leaves send_id NULL */
+static void test_events_unknown_code(void **state)
+{
+	struct ts_dir *d = *state;
+	fm_event_t ev[2];
+	fm_send_t s = ts_send("known0000000000000");
+	char err[TS_ERR_SIZE];
+	fm_store_t *st = ts_open(d->db, 1000);
+	struct ts_seen seen;
+
+	assert_int_equal(fm_store_add_send(st, &s, err, sizeof(err)),
+			 FM_STORE_OK);
+	ev[0] = ts_event("UNKNOWN00000000000", "hard", 100, "a@b.example");
+	ev[1] = ts_event("KNOWN0000000000000", "hard", 101, "a@b.example");
+	ts_add_events(st, ev, 2);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(ts_each(st, NULL, &seen), 2);
+	/* newest first */
+	assert_int_equal(seen.created[0], 101);
+	assert_true(seen.send_id[0] > 0);
+	assert_string_equal(seen.send_code[0], "known0000000000000");
+	assert_int_equal(seen.created[1], 100);
+	assert_int_equal(seen.send_id[1], 0);
+	assert_string_equal(seen.send_code[1], "");
+	assert_string_equal(seen.code[1], "unknown00000000000");
+	fm_store_close(st);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM events"
+				    " WHERE send_id IS NULL"), 1);
+}
+
+/*
+ * test_events_one_request - all events of a message go in one request and
+ * one transaction; each counts as a record
+ */
+static void test_events_one_request(void **state)
+{
+	struct ts_dir *d = *state;
+	enum { N = 5 };
+	static const char *const rcpts[N] = {
+		"r0@remote.example", "r1@remote.example", "r2@remote.example",
+		"r3@remote.example", "r4@remote.example",
+	};
+	fm_send_t s = ts_send("onerequest00000000");
+	unsigned long commits0, commits, records0, records;
+	char err[TS_ERR_SIZE];
+	fm_store_t *st = ts_open(d->db, 1000);
+	fm_event_t ev[N];
+	struct ts_seen seen;
+	int i;
+
+	s.rcpts = rcpts;
+	s.nrcpts = N;
+	assert_int_equal(fm_store_add_send(st, &s, err, sizeof(err)),
+			 FM_STORE_OK);
+	for (i = 0; i < N; i++) {
+		ev[i] = ts_event(s.code, "hard", 1000 + i, rcpts[i]);
+		ev[i].sigs = er_sigs3;
+		ev[i].nsigs = (size_t) i % 4;
+	}
+	fm_store_stats(st, &commits0, &records0);
+	ts_add_events(st, ev, N);
+	fm_store_stats(st, &commits, &records);
+	assert_int_equal(commits, commits0 + 1);
+	assert_int_equal(records, records0 + N);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(ts_each(st, &(fm_event_filter_t) {.ascending = 1},
+				 &seen), N);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(seen.created[i], 1000 + i);
+		assert_int_equal(seen.nsigs[i], (size_t) i % 4);
+		assert_string_equal(seen.send_code[i], s.code);
+		assert_int_equal(seen.send_nrcpts[i], N);
+	}
+	fm_store_close(st);
+}
+
+/* One fm_store_add_events() call made from its own thread. */
+struct ts_evadder {
+	fm_store_t *st;
+	const fm_event_t *ev;
+	size_t n;
+	fm_store_status_t status;
+	char err[TS_ERR_SIZE];
+	pthread_t tid;
+};
+
+/* ts_evadder_main - thread body: one add of events */
+static void *ts_evadder_main(void *arg)
+{
+	struct ts_evadder *a = arg;
+
+	a->status = fm_store_add_events(a->st, a->ev, a->n, a->err,
+					sizeof(a->err));
+	return NULL;
+}
+
+/* ts_evadder_start - start one thread adding events */
+static void ts_evadder_start(struct ts_evadder *a, fm_store_t *st,
+			     const fm_event_t *ev, size_t n)
+{
+	memset(a, 0, sizeof(*a));
+	a->st = st;
+	a->ev = ev;
+	a->n = n;
+	a->status = -1;
+	assert_int_equal(pthread_create(&a->tid, NULL, ts_evadder_main, a),
+			 0);
+}
+
+/*
+ * test_events_atomic - an events request with a bad second event stores
+ * none of its events; the other requests of the same batch are kept
+ */
+static void test_events_atomic(void **state)
+{
+	struct ts_dir *d = *state;
+	static const fm_event_sig_t sig = {"remote.example", "s1", "pass"};
+	struct ts_adder sa, sb;
+	struct ts_evadder ea, eb;
+	fm_event_t bad[3], good[2];
+	unsigned long commits, records;
+	fm_store_t *st = ts_open(d->db, 10000);
+	sqlite3 *lock;
+	int i;
+
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	sa.send = ts_send("atomic000000000001");
+	sb.send = ts_send("atomic000000000002");
+	for (i = 0; i < 3; i++) {
+		bad[i] = ts_event(sa.send.code, "hard", 10 + i,
+				  "bad@remote.example");
+		bad[i].sigs = &sig;
+		bad[i].nsigs = 1;
+	}
+	bad[1].cls = NULL;
+	good[0] = ts_event(sa.send.code, "soft", 20, "good@remote.example");
+	good[1] = ts_event(sb.send.code, "delayed", 21, "good@remote.example");
+	good[1].sigs = &sig;
+	good[1].nsigs = 1;
+
+	lock = ts_lock(d->db);
+	ts_adder_start(&sa, st);
+	ts_wait_queued(st, 1);
+	ts_sleep_ms(50);		/* let the writer block on the lock */
+	ts_evadder_start(&ea, st, bad, 3);
+	ts_wait_queued(st, 2);
+	ts_adder_start(&sb, st);
+	ts_wait_queued(st, 3);
+	ts_evadder_start(&eb, st, good, 2);
+	ts_wait_queued(st, 4);
+	ts_unlock(lock);
+	pthread_join(sa.tid, NULL);
+	pthread_join(sb.tid, NULL);
+	pthread_join(ea.tid, NULL);
+	pthread_join(eb.tid, NULL);
+
+	print_message("%s\n", ea.err);
+	assert_int_equal(ea.status, FM_STORE_ERR);
+	assert_non_null(strstr(ea.err, "event 2 of 3"));
+	assert_non_null(strstr(ea.err, "NOT NULL"));
+	assert_int_equal(sa.status, FM_STORE_OK);
+	assert_int_equal(sb.status, FM_STORE_OK);
+	assert_int_equal(eb.status, FM_STORE_OK);
+	fm_store_stats(st, &commits, &records);
+	assert_int_equal(records, 4);
+	assert_in_range(commits, 1, 2);
+	fm_store_close(st);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM events"), 2);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM events"
+				    " WHERE recipient = 'bad@remote.example'"),
+			 0);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM event_sigs"),
+			 1);
+	/* both linked, also to the send committed in the same batch */
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM events e"
+				    " JOIN sends s ON s.id = e.send_id"
+				    " WHERE s.code = e.code"), 2);
+}
+
+#define CE_THREADS 16
+#define CE_PER_THREAD 160	/* a multiple of 4 */
+
+/* One thread of test_events_concurrent. */
+struct ts_mixer {
+	fm_store_t *st;
+	int id;
+	int failed;
+	char err[TS_ERR_SIZE];
+	pthread_t tid;
+};
+
+/* ts_mixer_main - thread body: a send, then its events, many times */
+static void *ts_mixer_main(void *arg)
+{
+	struct ts_mixer *m = arg;
+	char code[TS_CODE_SIZE], r0[64], r1[64];
+	const char *rcpts[2] = {r0, r1};
+	fm_event_t ev[2];
+	fm_send_t s;
+	int i;
+
+	for (i = 0; i < CE_PER_THREAD; i++) {
+		snprintf(code, sizeof(code), "ce%02dx%013d", m->id, i);
+		snprintf(r0, sizeof(r0), "a%d@t%d.example", i, m->id);
+		snprintf(r1, sizeof(r1), "b%d@t%d.example", i, m->id);
+		s = ts_send(code);
+		s.rcpts = rcpts;
+		s.nrcpts = 2;
+		if (fm_store_add_send(m->st, &s, m->err, sizeof(m->err)) !=
+		    FM_STORE_OK) {
+			m->failed++;
+			continue;
+		}
+		ev[0] = ts_event(code, "hard", i, r0);
+		ev[1] = ts_event(code, "soft", i, r1);
+		ev[0].sigs = er_sigs3;
+		ev[0].nsigs = (size_t) (i % 4);
+		if (fm_store_add_events(m->st, ev, 1 + (size_t) (i % 2),
+					m->err, sizeof(m->err)) !=
+		    FM_STORE_OK)
+			m->failed++;
+	}
+	return NULL;
+}
+
+/* The reader of test_events_concurrent. */
+struct ts_reader {
+	fm_store_t *st;
+	int *stop;			/* read under mu */
+	pthread_mutex_t *mu;
+	int queries;
+	int failed;
+	char err[TS_ERR_SIZE];
+	pthread_t tid;
+};
+
+/* ts_count - fm_store_each_event callback: count */
+static int ts_count(const fm_event_t *ev, const fm_send_t *send, void *arg)
+{
+	(void) ev;
+	(void) send;
+	++*(int *) arg;
+	return 0;
+}
+
+/* ts_reader_main - thread body: query the newest events until told */
+static void *ts_reader_main(void *arg)
+{
+	struct ts_reader *r = arg;
+	fm_event_filter_t f = {.limit = 20, .cls = "hard"};
+	int stop = 0, seen;
+
+	while (!stop) {
+		seen = 0;
+		if (fm_store_each_event(r->st, &f, ts_count, &seen, r->err,
+					sizeof(r->err)) < 0)
+			r->failed++;
+		r->queries++;
+		pthread_mutex_lock(r->mu);
+		stop = *r->stop;
+		pthread_mutex_unlock(r->mu);
+	}
+	return NULL;
+}
+
+/*
+ * test_events_concurrent - 16 threads mix sends and their events while a
+ * reader queries: everything is committed, linked and batched
+ */
+static void test_events_concurrent(void **state)
+{
+	struct ts_dir *d = *state;
+	struct ts_mixer m[CE_THREADS];
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	int stop = 0;
+	struct ts_reader r = {.stop = &stop, .mu = &mu};
+	fm_store_t *st = ts_open(d->db, 5000);
+	unsigned long commits, records, nev;
+	int t;
+
+	memset(m, 0, sizeof(m));
+	r.st = st;
+	assert_int_equal(pthread_create(&r.tid, NULL, ts_reader_main, &r), 0);
+	for (t = 0; t < CE_THREADS; t++) {
+		m[t].st = st;
+		m[t].id = t;
+		assert_int_equal(pthread_create(&m[t].tid, NULL, ts_mixer_main,
+						&m[t]), 0);
+	}
+	for (t = 0; t < CE_THREADS; t++)
+		pthread_join(m[t].tid, NULL);
+	pthread_mutex_lock(&mu);
+	stop = 1;
+	pthread_mutex_unlock(&mu);
+	pthread_join(r.tid, NULL);
+	for (t = 0; t < CE_THREADS; t++)
+		if (m[t].failed)
+			fail_msg("thread %d: %d failed: %s", t, m[t].failed,
+				 m[t].err);
+	if (r.failed)
+		fail_msg("reader: %d of %d failed: %s", r.failed, r.queries,
+			 r.err);
+	fm_store_stats(st, &commits, &records);
+	nev = CE_THREADS * (CE_PER_THREAD + CE_PER_THREAD / 2);
+	print_message("%lu records in %lu commits, %d queries\n", records,
+		      commits, r.queries);
+	assert_int_equal(records, CE_THREADS * CE_PER_THREAD + nev);
+	assert_true(commits * 4 <= records);
+	assert_int_equal(fm_store_queued(st), 0);
+	fm_store_close(st);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM events e"
+				    " JOIN sends s ON s.id = e.send_id"
+				    " WHERE s.code = e.code"), nev);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM event_sigs"),
+			 CE_THREADS * (CE_PER_THREAD / 4) * (0 + 1 + 2 + 3));
+}
+
+/* The sends of test_events_filters: code, sender. */
+static const char *const ef_sends[][2] = {
+	{"filt00000000000001", "info@example.nl"},
+	{"filt00000000000002", "news@Example.ORG"},
+	{"filt00000000000003", "info@sub.example.nl"},
+	{"filt00000000000004", "info@notexample.nl"},
+};
+
+/*
+ * Its events, recorded in this order (ids 1..9); created is unique and
+ * names the event in the cases. The last one is recorded last but is the
+ * oldest by its time.
+ */
+static const struct {
+	int send;			/* index into ef_sends, -1: none */
+	const char *code;		/* when send is -1 */
+	const char *cls;
+	time_t created;
+	const char *recipient;
+} ef_events[] = {
+	{0, NULL, "hard", 1000, "bob@remote.example"},
+	{0, NULL, "soft", 2000, "carol@remote.example"},
+	{1, NULL, "hard", 3000, "Bob@Remote.Example"},
+	{1, NULL, "autoreply", 4000, "dave@other.example"},
+	{2, NULL, "hard", 5000, "eve@x.example"},
+	{3, NULL, "complaint", 6000, "frank@y.example"},
+	{-1, "unkn00000000000007", "hard", 7000, "bob@remote.example"},
+	{-1, NULL, "unknown", 8000, NULL},
+	{0, NULL, "delayed", 500, "bob@remote.example"},
+};
+
+#define EF_NEVENTS (sizeof(ef_events) / sizeof(ef_events[0]))
+
+static const struct {
+	const char *label;
+	fm_event_filter_t f;
+	int stop_after;
+	time_t want[EF_NEVENTS + 1];	/* created, in order; 0 ends */
+} ef_cases[] = {
+	{"all, newest first", {0}, 0,
+	 {500, 8000, 7000, 6000, 5000, 4000, 3000, 2000, 1000}},
+	{"all, ascending", {.ascending = 1}, 0,
+	 {1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 500}},
+	{"limit", {.limit = 3}, 0, {500, 8000, 7000}},
+	{"limit, ascending", {.limit = 3, .ascending = 1}, 0,
+	 {1000, 2000, 3000}},
+	{"since", {.since = 3000}, 0, {8000, 7000, 6000, 5000, 4000, 3000}},
+	{"since, ascending", {.since = 3000, .ascending = 1}, 0,
+	 {3000, 4000, 5000, 6000, 7000, 8000}},
+	{"since, limit", {.since = 2000, .limit = 2}, 0, {8000, 7000}},
+	{"class", {.cls = "hard"}, 0, {7000, 5000, 3000, 1000}},
+	{"class, ascending", {.cls = "hard", .ascending = 1}, 0,
+	 {1000, 3000, 5000, 7000}},
+	{"class, since", {.cls = "hard", .since = 2500, .ascending = 1}, 0,
+	 {3000, 5000, 7000}},
+	{"class is exact", {.cls = "HARD"}, 0, {0}},
+	{"domain", {.domain = "example.nl"}, 0, {500, 2000, 1000}},
+	{"domain with @, any case", {.domain = "@EXAMPLE.NL"}, 0,
+	 {500, 2000, 1000}},
+	{"domain, other case in the sender", {.domain = "example.org",
+					      .ascending = 1}, 0,
+	 {3000, 4000}},
+	{"subdomain is another domain", {.domain = "sub.example.nl"}, 0,
+	 {5000}},
+	{"domain without a send", {.domain = "nowhere.example"}, 0, {0}},
+	{"code", {.code = "FILT00000000000001"}, 0, {500, 2000, 1000}},
+	{"code, ascending", {.code = "filt00000000000001", .ascending = 1}, 0,
+	 {1000, 2000, 500}},
+	{"code without a send", {.code = "unkn00000000000007"}, 0, {7000}},
+	{"code without events", {.code = "none00000000000000"}, 0, {0}},
+	{"code, class", {.code = "filt00000000000001", .cls = "soft"}, 0,
+	 {2000}},
+	{"recipient, any case", {.recipient = "BOB@remote.example"}, 0,
+	 {500, 7000, 3000, 1000}},
+	{"recipient, ascending", {.recipient = "bob@remote.example",
+				  .ascending = 1}, 0,
+	 {1000, 3000, 7000, 500}},
+	{"recipient, class", {.recipient = "bob@remote.example",
+			      .cls = "hard"}, 0,
+	 {7000, 3000, 1000}},
+	{"recipient, domain", {.recipient = "bob@remote.example",
+			       .domain = "example.nl"}, 0,
+	 {500, 1000}},
+	{"recipient, since, limit", {.recipient = "bob@remote.example",
+				     .since = 2000, .limit = 1}, 0,
+	 {7000}},
+	{"after id", {.after_id = 6, .ascending = 1}, 0, {7000, 8000, 500}},
+	{"after id, limit", {.after_id = 6, .ascending = 1, .limit = 2}, 0,
+	 {7000, 8000}},
+	{"after id, class", {.after_id = 2, .cls = "hard", .ascending = 1},
+	 0, {3000, 5000, 7000}},
+	{"after id, code", {.after_id = 1, .code = "filt00000000000001",
+			    .ascending = 1}, 0,
+	 {2000, 500}},
+	{"after the last", {.after_id = 9, .ascending = 1}, 0, {0}},
+	{"class, domain, since", {.cls = "hard", .domain = "example.org",
+				  .since = 1}, 0,
+	 {3000}},
+	{"callback stops", {.ascending = 1}, 2, {1000, 2000}},
+};
+
+/* ts_filter_data - record the sends and events of test_events_filters */
+static void ts_filter_data(fm_store_t *st)
+{
+	char err[TS_ERR_SIZE];
+	fm_event_t ev;
+	fm_send_t s;
+	size_t i;
+
+	for (i = 0; i < sizeof(ef_sends) / sizeof(ef_sends[0]); i++) {
+		s = ts_send(ef_sends[i][0]);
+		s.sender = ef_sends[i][1];
+		assert_int_equal(fm_store_add_send(st, &s, err, sizeof(err)),
+				 FM_STORE_OK);
+	}
+	for (i = 0; i < EF_NEVENTS; i++) {
+		ev = ts_event(ef_events[i].send >= 0 ?
+			      ef_sends[ef_events[i].send][0] :
+			      ef_events[i].code, ef_events[i].cls,
+			      ef_events[i].created, ef_events[i].recipient);
+		ts_add_events(st, &ev, 1);
+	}
+}
+
+/* ts_filter_cases - run every case of ef_cases on st */
+static void ts_filter_cases(fm_store_t *st)
+{
+	struct ts_seen seen;
+	size_t i, k, nwant;
+
+	for (i = 0; i < sizeof(ef_cases) / sizeof(ef_cases[0]); i++) {
+		print_message("case: %s\n", ef_cases[i].label);
+		for (nwant = 0; ef_cases[i].want[nwant] != 0; nwant++)
+			;
+		seen.stop_after = ef_cases[i].stop_after;
+		assert_int_equal(ts_each(st, &ef_cases[i].f, &seen), nwant);
+		for (k = 0; k < nwant; k++)
+			assert_int_equal(seen.created[k],
+					 ef_cases[i].want[k]);
+	}
+}
+
+/* test_events_filters - table: every filter, alone and combined */
+static void test_events_filters(void **state)
+{
+	struct ts_dir *d = *state;
+	fm_store_t *st = ts_open(d->db, 1000);
+	struct ts_seen seen;
+	size_t i;
+
+	ts_filter_data(st);
+	/* ids follow the order of recording */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(ts_each(st, &(fm_event_filter_t) {.ascending = 1},
+				 &seen), EF_NEVENTS);
+	for (i = 0; i < EF_NEVENTS; i++) {
+		assert_int_equal(seen.id[i], (long long) i + 1);
+		assert_int_equal(seen.created[i], ef_events[i].created);
+		assert_int_equal(seen.send_id[i] != 0, ef_events[i].send >= 0);
+	}
+	ts_filter_cases(st);
+	fm_store_close(st);
+}
+
+/*
+ * test_events_plans - each variant of the event query is driven by the
+ * index it was written for (the variants exist only for that)
+ */
+static void test_events_plans(void **state)
+{
+	static const struct {
+		int stmt;
+		const char *want;
+	} cases[] = {
+		{RE_ALL, "INTEGER PRIMARY KEY"},
+		{RE_ALL_ASC, "INTEGER PRIMARY KEY"},
+		{RE_RCPT, "events_recipient"},
+		{RE_RCPT_ASC, "events_recipient"},
+		{RE_CODE, "events_send_id"},
+		{RE_CODE_ASC, "events_send_id"},
+		{RE_CLASS, "events_class_created"},
+		{RE_CLASS_ASC, "events_class_created"},
+		{RE_SINCE, "events_created"},
+		{RE_SINCE_ASC, "events_created"},
+		{RE_SIGS, "event_sigs"},
+	};
+	struct ts_dir *d = *state;
+	char sql[4096], plan[1024];
+	sqlite3_stmt *q = NULL;
+	sqlite3 *db = NULL;
+	size_t i;
+
+	fm_store_close(ts_open(d->db, 1000));
+	assert_int_equal(sqlite3_open(d->db, &db), SQLITE_OK);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
+			 store_event_rsql[cases[i].stmt]);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL),
+				 SQLITE_OK);
+		/* the first row is the outer loop, over events */
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		snprintf(plan, sizeof(plan), "%s",
+			 (const char *) sqlite3_column_text(q, 3));
+		sqlite3_finalize(q);
+		print_message("%d: %s\n", cases[i].stmt, plan);
+		assert_non_null(strstr(plan, cases[i].want));
+	}
+	sqlite3_close(db);
+}
+
+/* test_events_rdonly - a read-only store queries events, cannot add */
+static void test_events_rdonly(void **state)
+{
+	struct ts_dir *d = *state;
+	char err[TS_ERR_SIZE] = "";
+	fm_event_t ev = ts_event(NULL, "hard", 1, NULL);
+	fm_store_t *st = ts_open(d->db, 1000), *ro;
+
+	ts_filter_data(st);
+	ro = fm_store_open(d->db, FM_STORE_RDONLY, 1000, err, sizeof(err));
+	assert_non_null(ro);
+	ts_filter_cases(ro);
+	assert_int_equal(fm_store_add_events(ro, &ev, 1, err, sizeof(err)),
+			 FM_STORE_ERR);
+	assert_non_null(strstr(err, "read-only"));
+	fm_store_close(ro);
+	fm_store_close(st);
+	/* also with the milter stopped */
+	ro = fm_store_open(d->db, FM_STORE_RDONLY, 1000, err, sizeof(err));
+	assert_non_null(ro);
+	ts_filter_cases(ro);
+	fm_store_close(ro);
+}
+
+/* test_events_locked - a lock held past the busy timeout fails, recovers */
+static void test_events_locked(void **state)
+{
+	struct ts_dir *d = *state;
+	char err[TS_ERR_SIZE] = "";
+	fm_event_t ev[2];
+	fm_store_t *st = ts_open(d->db, 200);
+	struct ts_seen seen;
+	sqlite3 *lock;
+
+	ev[0] = ts_event("locked000000000000", "hard", 1, "a@b.example");
+	ev[1] = ts_event("locked000000000000", "hard", 2, "c@b.example");
+	lock = ts_lock(d->db);
+	assert_int_equal(fm_store_add_events(st, ev, 2, err, sizeof(err)),
+			 FM_STORE_ERR);
+	print_message("%s\n", err);
+	assert_non_null(strstr(err, "locked"));
+	assert_non_null(strstr(err, d->db));
+	/* queries still work while the write lock is held */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(ts_each(st, NULL, &seen), 0);
+	ts_unlock(lock);
+	ts_add_events(st, ev, 2);
+	assert_int_equal(ts_each(st, NULL, &seen), 2);
+	fm_store_close(st);
+}
+
+/*
+ * test_events_send_deleted - deleting a send keeps its events, now without
+ * a send; deleting an event removes its signatures
+ */
+static void test_events_send_deleted(void **state)
+{
+	struct ts_dir *d = *state;
+	char err[TS_ERR_SIZE];
+	fm_send_t s = ts_send("deleted00000000000");
+	fm_event_t ev = ts_event(s.code, "hard", 1, "a@b.example");
+	fm_store_t *st = ts_open(d->db, 1000);
+	struct ts_seen seen;
+
+	ev.sigs = er_sigs3;
+	ev.nsigs = 3;
+	assert_int_equal(fm_store_add_send(st, &s, err, sizeof(err)),
+			 FM_STORE_OK);
+	ts_add_events(st, &ev, 1);
+	ts_sql_exec(d->db, "PRAGMA foreign_keys=ON; DELETE FROM sends");
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(ts_each(st, NULL, &seen), 1);
+	assert_int_equal(seen.send_id[0], 0);
+	assert_string_equal(seen.send_code[0], "");
+	assert_string_equal(seen.code[0], s.code);
+	assert_int_equal(seen.nsigs[0], 3);
+	/* the code filter still finds it among the events without a send */
+	assert_int_equal(ts_each(st, &(fm_event_filter_t) {.code = s.code},
+				 &seen), 1);
+	fm_store_close(st);
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM events"
+				    " WHERE send_id IS NULL"), 1);
+	ts_sql_exec(d->db, "PRAGMA foreign_keys=ON; DELETE FROM events");
+	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM event_sigs"),
+			 0);
+}
+
+/* test_events_bad_arguments - what cannot be stored fails before queuing */
+static void test_events_bad_arguments(void **state)
+{
+	struct ts_dir *d = *state;
+	char err[TS_ERR_SIZE];
+	fm_event_t ev[2];
+	fm_store_t *st = ts_open(d->db, 1000);
+	unsigned long commits;
+
+	ev[0] = ts_event(NULL, "hard", 1, NULL);
+	ev[1] = ts_event(NULL, "hard", 1, NULL);
+	ev[1].nsigs = 2;
+	assert_int_equal(fm_store_add_events(st, NULL, 1, err, sizeof(err)),
+			 FM_STORE_ERR);
+	assert_int_equal(fm_store_add_events(st, ev, 2, err, sizeof(err)),
+			 FM_STORE_ERR);
+	assert_non_null(strstr(err, "event 2 of 2"));
+	assert_int_equal(fm_store_add_events(st, ev, 2, NULL, 0),
+			 FM_STORE_ERR);
+	/* nothing to store is not an error */
+	assert_int_equal(fm_store_add_events(st, NULL, 0, err, sizeof(err)),
+			 FM_STORE_OK);
+	assert_int_equal(fm_store_each_event(st, NULL, NULL, NULL, err,
+					     sizeof(err)), -1);
+	assert_non_null(strstr(err, "callback"));
+	fm_store_stats(st, &commits, NULL);
+	assert_int_equal(commits, 0);
+	fm_store_close(st);
+}
+
 #define TS_TEST(f) cmocka_unit_test_setup_teardown(f, ts_setup, ts_teardown)
 
 /* main - run every test in its own directory */
@@ -933,6 +1938,18 @@ int main(void)
 		TS_TEST(test_readonly_file),
 		TS_TEST(test_bad_arguments),
 		TS_TEST(test_foreign_keys),
+		TS_TEST(test_migrate_v1),
+		TS_TEST(test_events_roundtrip),
+		TS_TEST(test_events_unknown_code),
+		TS_TEST(test_events_one_request),
+		TS_TEST(test_events_atomic),
+		TS_TEST(test_events_concurrent),
+		TS_TEST(test_events_filters),
+		TS_TEST(test_events_plans),
+		TS_TEST(test_events_rdonly),
+		TS_TEST(test_events_locked),
+		TS_TEST(test_events_send_deleted),
+		TS_TEST(test_events_bad_arguments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
