@@ -65,6 +65,16 @@ typedef struct fm_config {
 	unsigned char inbound_accept[FM_NCLASSES];	/* per class: 1 accept */
 	char *authserv_id;	/* NULL: the host name */
 	size_t max_inbound_size;
+	/* DNS advice and checks (feedbackctl dns) */
+	char **mx_hosts;	/* MXHost */
+	size_t nmx_hosts;
+	char *cname_target;	/* CnameTarget */
+	char *spf_include;	/* SpfInclude */
+	fm_net_t *outbound;	/* OutboundAddresses */
+	size_t noutbound;
+	char *dkim_selector;
+	char *dkim_key_file;
+	char *dmarc_rua;	/* DmarcReport: mailto: address */
 	/* store */
 	char *database;
 	unsigned busy_timeout_ms;

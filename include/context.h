@@ -31,6 +31,7 @@ typedef struct {
 	int inbound;		/* a recipient at a feedback domain */
 	int code_verified;	/* its code was good (else BadCodeAction accept) */
 	char code[FM_CODE_LEN + 1];	/* the first feedback recipient's code */
+	int inbound_failed;	/* its copy could not be kept */
 } fm_msg_t;
 
 typedef struct {
@@ -38,8 +39,13 @@ typedef struct {
 	struct sockaddr_storage addr;
 	int have_addr;
 	char client[64];	/* printable client address */
+	char helo[256];		/* HELO/EHLO argument, "" before it */
 	int noreply_conn;	/* the MTA wants no reply to connect */
+	int noreply_helo;	/* ... nor to HELO */
 	int noreply_hdr;	/* ... nor to each header */
+	int noreply_body;	/* ... nor to each body chunk */
+	int leadspc;		/* header values keep their leading space */
+	struct fm_inmsg *inmsg;	/* inbound message state (mlfi owns it) */
 	fm_msg_t msg;
 } fm_conn_t;
 
@@ -67,6 +73,9 @@ int fm_msg_add_rcpt(fm_msg_t *msg, const char *rcpt);
  * FM_HEADER_VALUE_MAX). 0 or -1 when out of memory.
  */
 int fm_conn_header(fm_conn_t *conn, const char *name, const char *value);
+
+/* fm_conn_set_helo - remember the HELO argument (bounded, printable) */
+void fm_conn_set_helo(fm_conn_t *conn, const char *helo);
 
 /* fm_msg_set_qid - remember the queue id (ignores NULL and empty) */
 void fm_msg_set_qid(fm_msg_t *msg, const char *qid);

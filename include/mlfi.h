@@ -11,10 +11,12 @@
 #include <libmilter/mfapi.h>
 
 #include "config.h"
+#include "pipeline.h"
 #include "store.h"
 
 /* fm_mlfi_init - the callbacks' environment; get_config returns a reference */
-void fm_mlfi_init(fm_store_t *store, fm_config_t *(*get_config)(void));
+void fm_mlfi_init(fm_store_t *store, fm_pipeline_t *pipeline,
+		  fm_config_t *(*get_config)(void));
 
 /* fm_mlfi_desc - the filter description for smfi_register */
 struct smfiDesc *fm_mlfi_desc(void);

@@ -187,6 +187,9 @@ set_bad_code(fm_config_t *cfg, const char *v, int first, char *err,
 }
 
 static int domain_valid(const char *d);
+static char *lowercase_dup(const char *s);
+static int parse_net(const char *tok, fm_net_t *net, char *err,
+		     size_t errlen);
 
 /* the same order as fm_class_t in classify.h */
 const char *const fm_config_class_names[FM_NCLASSES] = {
@@ -345,6 +348,141 @@ set_authserv_id(fm_config_t *cfg, const char *v, int first, char *err,
 	if (!domain_valid(v) && strcmp(v, "localhost") != 0)
 		return fail(err, errlen, "\"%s\" is not a host name", v);
 	return set_authserv_id_raw(cfg, v, first, err, errlen);
+}
+
+/* set_mx_hosts - MXHost: host names, in order of preference */
+static int
+set_mx_hosts(fm_config_t *cfg, const char *v, int first, char *err,
+	     size_t errlen)
+{
+	char *copy, *tok, *save = NULL, **grown;
+	int rc = 0;
+
+	(void)first;
+	if ((copy = strdup(v)) == NULL)
+		return fail(err, errlen, "out of memory");
+	for (tok = strtok_r(copy, " \t,", &save); tok != NULL && rc == 0;
+	     tok = strtok_r(NULL, " \t,", &save)) {
+		if (!domain_valid(tok)) {
+			rc = fail(err, errlen, "\"%s\" is not a host name", tok);
+			break;
+		}
+		grown = realloc(cfg->mx_hosts, (cfg->nmx_hosts + 1) * sizeof(*grown));
+		if (grown == NULL)
+			rc = fail(err, errlen, "out of memory");
+		else if ((grown[cfg->nmx_hosts] = lowercase_dup(tok)) == NULL) {
+			cfg->mx_hosts = grown;
+			rc = fail(err, errlen, "out of memory");
+		} else {
+			cfg->mx_hosts = grown;
+			cfg->nmx_hosts++;
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+/* set_host - a host name option */
+static int
+set_host(char **dst, const char *v, char *err, size_t errlen)
+{
+	char *copy;
+
+	if (!domain_valid(v))
+		return fail(err, errlen, "\"%s\" is not a host name", v);
+	if ((copy = lowercase_dup(v)) == NULL)
+		return fail(err, errlen, "out of memory");
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+/* set_cname_target - CnameTarget */
+static int
+set_cname_target(fm_config_t *cfg, const char *v, int first, char *err,
+		 size_t errlen)
+{
+	(void)first;
+	return set_host(&cfg->cname_target, v, err, errlen);
+}
+
+/* set_spf_include - SpfInclude: a domain name, '_' allowed (_spf...) */
+static int
+set_spf_include(fm_config_t *cfg, const char *v, int first, char *err,
+		size_t errlen)
+{
+	char name[256], *p;
+
+	(void)first;
+	snprintf(name, sizeof(name), "%s", v);
+	for (p = name; *p; p++)
+		if (*p == '_')
+			*p = 'u';
+	if (strlen(v) >= sizeof(name) || !domain_valid(name))
+		return fail(err, errlen, "\"%s\" is not a domain name", v);
+	return xstrdup_into(&cfg->spf_include, v, err, errlen);
+}
+
+/* set_outbound - OutboundAddresses: networks, added to on repetition */
+static int
+set_outbound(fm_config_t *cfg, const char *v, int first, char *err,
+	     size_t errlen)
+{
+	char *copy, *tok, *save = NULL;
+	fm_net_t net, *grown;
+	int rc = 0;
+
+	(void)first;
+	if ((copy = strdup(v)) == NULL)
+		return fail(err, errlen, "out of memory");
+	for (tok = strtok_r(copy, " \t,", &save); tok != NULL && rc == 0;
+	     tok = strtok_r(NULL, " \t,", &save)) {
+		if ((rc = parse_net(tok, &net, err, errlen)) < 0)
+			break;
+		grown = realloc(cfg->outbound, (cfg->noutbound + 1) * sizeof(*grown));
+		if (grown == NULL) {
+			rc = fail(err, errlen, "out of memory");
+			break;
+		}
+		cfg->outbound = grown;
+		cfg->outbound[cfg->noutbound++] = net;
+	}
+	free(copy);
+	return rc;
+}
+
+/* set_dkim_selector - DkimSelector: one DNS label */
+static int
+set_dkim_selector(fm_config_t *cfg, const char *v, int first, char *err,
+		  size_t errlen)
+{
+	const char *p;
+
+	(void)first;
+	for (p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			return fail(err, errlen, "\"%s\" is not a selector (letters, "
+				    "digits, '-' and '_')", v);
+	if (p - v > 63)
+		return fail(err, errlen, "\"%s\" is longer than 63 octets", v);
+	return xstrdup_into(&cfg->dkim_selector, v, err, errlen);
+}
+
+PATH_SETTER(set_dkim_key_file, dkim_key_file)
+
+/* set_dmarc_rua - DmarcReport: an address for aggregate reports */
+static int
+set_dmarc_rua(fm_config_t *cfg, const char *v, int first, char *err,
+	      size_t errlen)
+{
+	const char *addr = strncasecmp(v, "mailto:", 7) == 0 ? v + 7 : v;
+	const char *at = strchr(addr, '@');
+
+	(void)first;
+	if (at == NULL || at == addr || !domain_valid(at + 1) ||
+	    strpbrk(addr, " \t;,!") != NULL)
+		return fail(err, errlen, "\"%s\" is not a mail address", v);
+	return xstrdup_into(&cfg->dmarc_rua, addr, err, errlen);
 }
 
 /* set_socket - unix:/path, local:/path, inet:PORT@HOST, inet6:PORT@HOST */
@@ -786,7 +924,9 @@ static const fm_option_t fm_options[] = {
 	{"RequireAuthentication", "none | spf | dkim | any", "none", 0,
 	 set_require_auth,
 	 "Record only events whose reporter is authenticated: an SPF pass, a "
-	 "DKIM pass, or either.\nSPF and DKIM results are stored with every "
+	 "DKIM pass, or either.\nMessages from\n.Cm TrustedClients\n"
+	 "(such as the bounces the MTA makes itself) count as authenticated.\n"
+	 "SPF and DKIM results are stored with every "
 	 "event in any case; with\n.Cm none\nthey are attribution, not a gate.", NULL},
 	{"Nameservers", "addresses", NULL, 0, set_nameservers,
 	 "The DNS servers that SPF and DKIM lookups use, as addresses with an "
@@ -805,6 +945,34 @@ static const fm_option_t fm_options[] = {
 	 "Reports sit at the start of a bounce; a longer message is parsed from "
 	 "its first part and its DKIM signatures are still verified over all "
 	 "of it.", NULL},
+	{"MXHost", "hosts", NULL, 1, set_mx_hosts,
+	 "The host names that receive mail for the feedback domains, in order "
+	 "of preference: what\n.Xr feedbackctl 8\n.Cm dns advise\nputs in the "
+	 "feedback domain's MX records and\n.Cm dns check\nexpects there.",
+	 "mx1.example.net mx2.example.net"},
+	{"CnameTarget", "host", NULL, 0, set_cname_target,
+	 "For DNS providers that cannot publish MX records: a host that has "
+	 "the MX and SPF records a feedback domain needs, so that the feedback "
+	 "domain can be a CNAME to it.",
+	 "feedback.example.net"},
+	{"SpfInclude", "domain", NULL, 0, set_spf_include,
+	 "A domain whose SPF record lists the hosts that send the mail; the "
+	 "advised SPF records include it.",
+	 "_spf.example.net"},
+	{"OutboundAddresses", "networks", NULL, 1, set_outbound,
+	 "The addresses that send the mail, for the advised SPF records and for "
+	 "checking that SPF passes for each of them.",
+	 "192.0.2.25 2001:db8::25"},
+	{"DkimSelector", "selector", "fm", 0, set_dkim_selector,
+	 "The DKIM selector of the key the mail is signed with.", NULL},
+	{"DkimKeyFile", "path", NULL, 0, set_dkim_key_file,
+	 "The private key (PEM) the mail is signed with, to advise and check "
+	 "its public DNS record;\n.Cm feedbackctl dkim keygen\nmakes one.",
+	 "/etc/feedback-milter/dkim.pem"},
+	{"DmarcReport", "address", NULL, 0, set_dmarc_rua,
+	 "The address that the advised DMARC record asks for aggregate reports "
+	 "to\n.Pq Li rua .",
+	 "dmarc@example.net"},
 	{"Database", "path", FM_LOCALSTATEDIR "/lib/feedback-milter/feedback.db", 0,
 	 set_database,
 	 "The SQLite database of sends. Its directory must be writable by\n"
@@ -1033,6 +1201,15 @@ fm_config_unref(fm_config_t *cfg)
 		free(cfg->ident_headers[i]);
 	free(cfg->ident_headers);
 	free(cfg->database);
+	for (i = 0; i < cfg->nmx_hosts; i++)
+		free(cfg->mx_hosts[i]);
+	free(cfg->mx_hosts);
+	free(cfg->cname_target);
+	free(cfg->spf_include);
+	free(cfg->outbound);
+	free(cfg->dkim_selector);
+	free(cfg->dkim_key_file);
+	free(cfg->dmarc_rua);
 	free(cfg->nameservers);
 	free(cfg->authserv_id);
 	free(cfg->path);

@@ -201,3 +201,15 @@ fm_msg_set_qid(fm_msg_t *msg, const char *qid)
 	memcpy(msg->qid, qid, len);
 	msg->qid[len] = '\0';
 }
+
+/* fm_conn_set_helo - remember the HELO argument */
+void
+fm_conn_set_helo(fm_conn_t *conn, const char *helo)
+{
+	size_t n = 0;
+
+	for (; helo != NULL && *helo && n + 1 < sizeof(conn->helo); helo++)
+		if ((unsigned char)*helo > 0x20 && (unsigned char)*helo < 0x7f)
+			conn->helo[n++] = *helo;
+	conn->helo[n] = '\0';
+}

@@ -54,7 +54,7 @@ fm_log_close(void)
 }
 
 /* fm_vlog - the one place that writes a line */
-static void
+static void __attribute__((format(printf, 4, 0)))
 fm_vlog(int prio, const char *qid, const char *suffix, const char *fmt,
 	va_list ap)
 {
@@ -157,6 +157,28 @@ fm_kv_init(fm_kv_t *kv, char *buf, size_t size)
 }
 
 /*
+ * escape_start - a cut at pos that would split an escape (\\c or \\xNN)
+ * moves back to where the escape starts
+ */
+static size_t
+escape_start(const char *buf, size_t pos)
+{
+	size_t i, back;
+
+	for (back = 1; back <= 3 && back <= pos; back++) {
+		i = pos - back;
+		if (buf[i] != '\\')
+			continue;
+		/* an escaped backslash ends here: the cut is between escapes */
+		if (i > 0 && buf[i - 1] == '\\')
+			continue;
+		if (i + (buf[i + 1] == 'x' ? 4 : 2) > pos)
+			return i;
+	}
+	return pos;
+}
+
+/*
  * kv_raw - append n octets. What does not fit ends the line: it is cut
  * with "..." at its end, and every later append is ignored.
  */
@@ -180,8 +202,11 @@ kv_raw(fm_kv_t *kv, const char *s, size_t n)
 		return;
 	}
 	pos = kv->size - 4;		/* room for "..." and the NUL */
-	if (pos > kv->len)
+	if (pos > kv->len && s[0] != '\\')	/* never half an escape */
 		memcpy(kv->buf + kv->len, s, pos - kv->len);
+	else if (pos > kv->len)
+		pos = kv->len;
+	pos = escape_start(kv->buf, pos);
 	memcpy(kv->buf + pos, "...", 4);
 	kv->len = pos + 3;
 }
@@ -197,17 +222,25 @@ fm_kv_word(fm_kv_t *kv, const char *word)
 	kv_raw(kv, word, strlen(word));
 }
 
-/* kv_value - append a value escaped as fm_escape does */
+/*
+ * kv_value - append a value escaped as fm_escape does; inside angle
+ * brackets also space, '<' and '>', so an address cannot close its field
+ */
 static void
-kv_value(fm_kv_t *kv, const char *value)
+kv_value(fm_kv_t *kv, const char *value, int brackets)
 {
 	char unit[8];
 	const char *p;
 
 	for (p = value; *p && !kv->truncated; p++) {
 		char one[2] = {*p, '\0'};
-		size_t n = fm_escape(one, unit, sizeof(unit));
+		size_t n;
 
+		if (brackets && strchr(" <>", *p) != NULL)
+			n = (size_t)snprintf(unit, sizeof(unit), "\\x%02x",
+					     (unsigned char)*p);
+		else
+			n = fm_escape(one, unit, sizeof(unit));
 		kv_raw(kv, unit, n);
 	}
 }
@@ -227,7 +260,7 @@ kv_put(fm_kv_t *kv, const char *key, const char *value, int brackets)
 		kv_raw(kv, " ", 1);
 	kv_raw(kv, key, strlen(key));
 	kv_raw(kv, quote ? "=\"" : brackets ? "=<" : "=", quote || brackets ? 2 : 1);
-	kv_value(kv, value);
+	kv_value(kv, value, brackets);
 	if (quote || brackets)
 		kv_raw(kv, quote ? "\"" : ">", 1);
 }

@@ -6,6 +6,8 @@
  *
  *   decode [--json] CODE|ADDRESS   verify a code and print its send record
  *   key new                        append a fresh key to KeyFile
+ *   parse [--json] FILE...         run the inbound parser on message files
+ *                                  (needs no configuration file)
  *
  * Exit status of decode: 0 valid with a send record, 1 invalid code, 2
  * valid but no send record; 64 usage, 78 configuration or store error.
@@ -24,6 +26,7 @@
 #include "autoconfig.h"
 #include "codec.h"
 #include "config.h"
+#include "ctl_parse.h"
 #include "rewrite.h"
 #include "store.h"
 
@@ -39,6 +42,7 @@ usage(int status)
 		"commands:\n"
 		"  decode [--json] CODE|ADDRESS  verify a code, print its send\n"
 		"  key new                       append a fresh key to KeyFile\n"
+		"  parse [--json] FILE...        classify bounce messages in files\n"
 		"default configuration file: %s\n", FM_DEFAULT_CONFIG);
 	exit(status);
 }
@@ -121,7 +125,7 @@ print_text(const decoded_t *d, time_t now)
 {
 	const fm_send_t *s = &d->send;
 	char tbuf[64];
-	size_t i;
+	size_t i, n;
 
 	printf("code:            %s\n", d->code[0] ? d->code : "-");
 	if (d->status != FM_CODE_OK) {
@@ -146,9 +150,11 @@ print_text(const decoded_t *d, time_t now)
 	printf("queue id:        %s\n", s->queue_id ? s->queue_id : "-");
 	printf("client:          %s\n", s->client_addr ? s->client_addr : "-");
 	printf("sasl user:       %s\n", s->sasl_user ? s->sasl_user : "-");
-	for (i = 0; i < s->nidents; i++)
-		printf("%s%s: %s\n", i ? "                 " : "identity:        ",
-		       s->ident_names[i], s->ident_values[i] ? s->ident_values[i] : "");
+	for (i = 0, n = 0; i < s->nidents; i++)
+		if (s->ident_values[i] != NULL)
+			printf("%s%s: %s\n", n++ ? "                 " :
+			       "identity:        ", s->ident_names[i],
+			       s->ident_values[i]);
 }
 
 /* print_json - one JSON object */
@@ -339,6 +345,8 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage(EX_USAGE);
+	if (strcmp(argv[0], "parse") == 0)
+		return fm_ctl_parse(argc - 1, argv + 1);
 	if ((cfg = fm_config_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "feedbackctl: %s\n", err);
 		return EX_CONFIG;

@@ -34,6 +34,7 @@
 #include "config.h"
 #include "eventlog.h"
 #include "mlfi.h"
+#include "pipeline.h"
 #include "store.h"
 
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -131,6 +132,10 @@ reload(const char *path)
 		fm_log(LOG_WARNING, NULL, "UserID changed: takes effect at restart");
 	if (changed(old->database, cfg->database))
 		fm_log(LOG_WARNING, NULL, "Database changed: takes effect at restart");
+	if (changed(old->nameservers, cfg->nameservers) ||
+	    old->dns_timeout_ms != cfg->dns_timeout_ms)
+		fm_log(LOG_WARNING, NULL, "Nameservers or DnsTimeout changed: "
+		       "takes effect at restart");
 	fm_log_set_level(cfg->log_level);
 	fm_log(LOG_NOTICE, NULL, "reloaded %s: %zu sender domains, %d keys "
 	       "(signing key %d)", path, cfg->ndomains,
@@ -339,6 +344,7 @@ run(const char *path, int foreground)
 	gid_t gid = 0;
 	char *user = NULL, err[1024];
 	fm_store_t *store = NULL;
+	fm_pipeline_t *pipeline = NULL;
 	int have_user = cfg->user_id != NULL, status = EX_OSERR, pid_written = 0;
 
 	if (have_user && lookup_user(cfg->user_id, &uid, &gid, &user) < 0) {
@@ -371,7 +377,12 @@ run(const char *path, int foreground)
 		status = EX_CONFIG;
 		goto out;
 	}
-	fm_mlfi_init(store, current_config);
+	if ((pipeline = fm_pipeline_new(cfg, store, err, sizeof(err))) == NULL) {
+		fm_log(LOG_ERR, NULL, "%s: %s", path, err);
+		status = EX_CONFIG;
+		goto out;
+	}
+	fm_mlfi_init(store, pipeline, current_config);
 	fm_log(LOG_NOTICE, NULL, "%s starting: socket %s, %zu sender domains, "
 	       "%d keys (signing key %d), database %s", PACKAGE_STRING,
 	       cfg->socket, cfg->ndomains, fm_keyring_count(cfg->keys),
@@ -379,6 +390,7 @@ run(const char *path, int foreground)
 	status = serve(path) == 0 ? EX_OK : EX_SOFTWARE;
 	fm_log(LOG_NOTICE, NULL, "stopped");
 out:
+	fm_pipeline_free(pipeline);
 	fm_store_close(store);
 	/* after the privilege drop this works when the directory is UserID's */
 	if (cfg->pid_file != NULL && pid_written)

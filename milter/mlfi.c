@@ -19,19 +19,31 @@
 #include "eventlog.h"
 #include "inbound.h"
 #include "mlfi.h"
+#include "pipeline.h"
 #include "rewrite.h"
 
 #define DUP_RETRIES 8
 
 static fm_store_t *mlfi_store;
+static fm_pipeline_t *mlfi_pipeline;
 static fm_config_t *(*mlfi_config)(void);
 
 /* fm_mlfi_init - set the environment before smfi_main */
 void
-fm_mlfi_init(fm_store_t *store, fm_config_t *(*get_config)(void))
+fm_mlfi_init(fm_store_t *store, fm_pipeline_t *pipeline,
+	     fm_config_t *(*get_config)(void))
 {
 	mlfi_store = store;
+	mlfi_pipeline = pipeline;
 	mlfi_config = get_config;
+}
+
+/* drop_inmsg - forget an inbound message's state */
+static void
+drop_inmsg(fm_conn_t *conn)
+{
+	fm_inmsg_free(conn->inmsg);
+	conn->inmsg = NULL;
 }
 
 /* conn_of - the connection state, or NULL */
@@ -56,9 +68,9 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	       unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	fm_conn_t *conn;
-	unsigned long want = SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOUNKNOWN |
-			     SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NR_CONN |
-			     SMFIP_NR_HDR;
+	unsigned long want = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH |
+			     SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR |
+			     SMFIP_NR_BODY | SMFIP_HDR_LEADSPC;
 
 	(void)f2;
 	(void)f3;
@@ -67,7 +79,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		       "sender (milter protocol without CHGFROM): refusing");
 		return SMFIS_REJECT;
 	}
-	*pf0 = SMFIF_CHGFROM | (f0 & SMFIF_CHGHDRS);
+	*pf0 = SMFIF_CHGFROM | (f0 & (SMFIF_CHGHDRS | SMFIF_ADDHDRS));
 	*pf1 = f1 & want;
 	*pf2 = 0;
 	*pf3 = 0;
@@ -78,7 +90,10 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_TEMPFAIL;
 	}
 	conn->noreply_conn = (*pf1 & SMFIP_NR_CONN) != 0;
+	conn->noreply_helo = (*pf1 & SMFIP_NR_HELO) != 0;
 	conn->noreply_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	conn->noreply_body = (*pf1 & SMFIP_NR_BODY) != 0;
+	conn->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	smfi_setpriv(ctx, conn);
 	return SMFIS_CONTINUE;
 }
@@ -101,6 +116,18 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	return conn->noreply_conn ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
+/* mlfi_helo - the HELO identity, for SPF on null senders */
+static sfsistat
+mlfi_helo(SMFICTX *ctx, char *helo)
+{
+	fm_conn_t *conn = conn_of(ctx);
+
+	if (conn == NULL)
+		return SMFIS_CONTINUE;
+	fm_conn_set_helo(conn, helo);
+	return conn->noreply_helo ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 /* mlfi_envfrom - a new message: pin the newest configuration */
 static sfsistat
 mlfi_envfrom(SMFICTX *ctx, char **argv)
@@ -109,6 +136,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 
 	if (conn == NULL)
 		return tempfail(ctx, "Internal error: no connection state");
+	drop_inmsg(conn);
 	if (fm_conn_begin_msg(conn, mlfi_config(), argv[0],
 			      smfi_getsymval(ctx, "{auth_authen}")) < 0) {
 		fm_log(LOG_ERR, NULL, "mail: out of memory");
@@ -123,13 +151,16 @@ static sfsistat
 reject_rcpt(SMFICTX *ctx, const fm_conn_t *conn, const char *rcpt,
 	    const fm_rcpt_check_t *chk)
 {
-	char line[1024];
+	char line[1024], addr[FM_ADDR_MAX];
+	int bracketed;
 	fm_kv_t kv;
 
+	if (fm_addr_strip(rcpt, addr, sizeof(addr), &bracketed) < 0)
+		snprintf(addr, sizeof(addr), "%s", "(malformed)");
 	fm_kv_init(&kv, line, sizeof(line));
 	fm_kv_word(&kv, "reject");
 	fm_kv_str(&kv, "code", chk->local);
-	fm_kv_addr(&kv, "rcpt", rcpt);
+	fm_kv_addr(&kv, "rcpt", addr);
 	fm_kv_str(&kv, "client", conn->client);
 	fm_kv_str(&kv, "why", fm_code_status_str(chk->status));
 	fm_log(LOG_NOTICE, conn->msg.qid[0] ? conn->msg.qid : NULL, "%s", line);
@@ -176,7 +207,30 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 		return SMFIS_CONTINUE;
 	if (fm_conn_header(conn, name, value) < 0)
 		fm_log(LOG_WARNING, NULL, "a header was not kept: out of memory");
+	if (conn->msg.inbound) {
+		fm_msg_set_qid(&conn->msg, smfi_getsymval(ctx, "i"));
+		if (conn->inmsg == NULL)
+			conn->inmsg = fm_inmsg_new(mlfi_pipeline, conn->cfg,
+						   conn->msg.qid, conn->leadspc);
+		if (conn->inmsg == NULL ||
+		    fm_inmsg_header(conn->inmsg, name, value) < 0)
+			conn->msg.inbound_failed = 1;
+	}
 	return conn->noreply_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* mlfi_body - inbound messages keep their body; outbound ones skip it */
+static sfsistat
+mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	fm_conn_t *conn = conn_of(ctx);
+
+	if (conn == NULL)
+		return SMFIS_CONTINUE;
+	if (conn->msg.inbound && conn->inmsg != NULL &&
+	    fm_inmsg_body(conn->inmsg, chunk, len) < 0)
+		conn->msg.inbound_failed = 1;
+	return conn->noreply_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 /* log_rewrite - the one event line of a rewrite */
@@ -278,6 +332,43 @@ strip_ident_headers(SMFICTX *ctx, const fm_conn_t *conn)
 	return 0;
 }
 
+/* inbound_eom - the verdict on a message to a feedback domain */
+static sfsistat
+inbound_eom(SMFICTX *ctx, fm_conn_t *conn)
+{
+	const char *qid = conn->msg.qid[0] ? conn->msg.qid : NULL;
+	fm_inbound_result_t res;
+	sfsistat rc;
+
+	if (conn->inmsg == NULL && !conn->msg.inbound_failed)
+		conn->inmsg = fm_inmsg_new(mlfi_pipeline, conn->cfg, conn->msg.qid,
+					   conn->leadspc);
+	if (conn->inmsg == NULL || conn->msg.inbound_failed) {
+		fm_log(LOG_ERR, qid, "tempfail reason=memory: inbound message "
+		       "not kept");
+		drop_inmsg(conn);
+		return tempfail(ctx, "Cannot process the message now; try again later");
+	}
+	fm_inmsg_finish(conn->inmsg, conn->cfg, conn, &res);
+	drop_inmsg(conn);
+	switch (res.action) {
+	case FM_INBOUND_TEMPFAIL:
+		return tempfail(ctx, "Cannot record the report now; try again later");
+	case FM_INBOUND_ACCEPT:
+		/* with leading spaces negotiated the value is taken as is */
+		if (res.ar[0] != '\0' &&
+		    smfi_insheader(ctx, 0, "Authentication-Results",
+				   res.ar + (conn->leadspc ? 0 : 1)) != MI_SUCCESS)
+			fm_log(LOG_WARNING, qid, "Authentication-Results not added");
+		rc = SMFIS_CONTINUE;
+		break;
+	default:
+		rc = SMFIS_DISCARD;
+		break;
+	}
+	return rc;
+}
+
 /* mlfi_eom - decide, record, then rewrite */
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
@@ -294,12 +385,8 @@ mlfi_eom(SMFICTX *ctx)
 		return tempfail(ctx, "Internal error: no message state");
 	fm_msg_set_qid(&conn->msg, smfi_getsymval(ctx, "i"));
 	qid = conn->msg.qid[0] ? conn->msg.qid : NULL;
-	if (conn->msg.inbound) {
-		fm_log(LOG_INFO, qid, "inbound code=%s verified=%s client=%s",
-		       conn->msg.code[0] ? conn->msg.code : "-",
-		       conn->msg.code_verified ? "yes" : "no", conn->client);
-		return SMFIS_CONTINUE;
-	}
+	if (conn->msg.inbound)
+		return inbound_eom(ctx, conn);
 	trust.addr_trusted = conn->have_addr &&
 		fm_config_trusted_addr(conn->cfg, (const struct sockaddr *)&conn->addr);
 	trust.authenticated = conn->msg.sasl_user != NULL;
@@ -332,8 +419,10 @@ mlfi_abort(SMFICTX *ctx)
 {
 	fm_conn_t *conn = conn_of(ctx);
 
-	if (conn != NULL)
+	if (conn != NULL) {
+		drop_inmsg(conn);
 		fm_conn_end_msg(conn);
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -344,6 +433,8 @@ mlfi_close(SMFICTX *ctx)
 	fm_conn_t *conn = conn_of(ctx);
 
 	smfi_setpriv(ctx, NULL);
+	if (conn != NULL)
+		drop_inmsg(conn);
 	fm_conn_free(conn);
 	return SMFIS_CONTINUE;
 }
@@ -351,11 +442,13 @@ mlfi_close(SMFICTX *ctx)
 static struct smfiDesc mlfi_desc = {
 	.xxfi_name = "feedback-milter",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_CHGFROM | SMFIF_CHGHDRS,
+	.xxfi_flags = SMFIF_CHGFROM | SMFIF_CHGHDRS | SMFIF_ADDHDRS,
 	.xxfi_connect = mlfi_connect,
+	.xxfi_helo = mlfi_helo,
 	.xxfi_envfrom = mlfi_envfrom,
 	.xxfi_envrcpt = mlfi_envrcpt,
 	.xxfi_header = mlfi_header,
+	.xxfi_body = mlfi_body,
 	.xxfi_eom = mlfi_eom,
 	.xxfi_abort = mlfi_abort,
 	.xxfi_close = mlfi_close,

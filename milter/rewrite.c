@@ -54,6 +54,11 @@ fm_addr_strip(const char *raw, char *out, size_t size, int *bracketed)
 		if (out[len - 1] == '<' || out[len - 1] == '>' ||
 		    out[len - 1] == '\r' || out[len - 1] == '\n')
 			return -1;
+	/* "user@domain." is routed as "user@domain" */
+	len = strlen(out);
+	if (len > 1 && out[len - 1] == '.' && strchr(out, '@') != NULL &&
+	    out[len - 2] != '@')
+		out[len - 1] = '\0';
 	return 0;
 }
 

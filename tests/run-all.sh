@@ -48,8 +48,10 @@ unit() {
 }
 
 e2e() {
-	local dir=$1
-	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/outbound.sh"
+	local dir=$1 rc=0
+	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/outbound.sh" || rc=1
+	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/inbound.sh" || rc=1
+	return "$rc"
 }
 
 step "build (-Werror)" build "$top/build-werror" --enable-werror

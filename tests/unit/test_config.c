@@ -35,7 +35,9 @@ static const char *const option_names[] = {
 	"SenderDomain", "TrustedClients", "IdentityHeaders",
 	"StripIdentityHeaders", "BadCodeAction", "InboundAction",
 	"RequireAuthentication", "Nameservers", "DnsTimeout", "AuthservID",
-	"MaxInboundSize", "Database", "DatabaseBusyTimeout",
+	"MaxInboundSize", "MXHost", "CnameTarget", "SpfInclude",
+	"OutboundAddresses", "DkimSelector", "DkimKeyFile", "DmarcReport",
+	"Database", "DatabaseBusyTimeout",
 };
 #define NOPTION_NAMES (sizeof(option_names) / sizeof(option_names[0]))
 
@@ -579,6 +581,22 @@ static void test_errors(void **state)
 		 NAME ":2: AuthservID: \"mx_1\" is not a host name"},
 		{"max inbound small", SD "MaxInboundSize 1k\n",
 		 NAME ":2: MaxInboundSize: \"1k\" is not a size from 64k to 256M"},
+		{"mx host", SD "MXHost mx_1.example.net\n",
+		 NAME ":2: MXHost: \"mx_1.example.net\" is not a host name"},
+		{"cname target", SD "CnameTarget -x.example.net\n",
+		 NAME ":2: CnameTarget: \"-x.example.net\" is not a host name"},
+		{"spf include", SD "SpfInclude spf\n",
+		 NAME ":2: SpfInclude: \"spf\" is not a domain name"},
+		{"outbound address", SD "OutboundAddresses 192.0.2.300\n",
+		 NAME ":2: OutboundAddresses: \"192.0.2.300\" is not an address or "
+		 "network (192.0.2.0/24, 2001:db8::/32)"},
+		{"dkim selector", SD "DkimSelector a.b\n",
+		 NAME ":2: DkimSelector: \"a.b\" is not a selector (letters, digits, "
+		 "'-' and '_')"},
+		{"dkim key file", SD "DkimKeyFile dkim.pem\n",
+		 NAME ":2: DkimKeyFile: \"dkim.pem\" is not an absolute path"},
+		{"dmarc report", SD "DmarcReport mailto:dmarc\n",
+		 NAME ":2: DmarcReport: \"mailto:dmarc\" is not a mail address"},
 		{"max inbound unit", SD "MaxInboundSize 10G\n",
 		 NAME ":2: MaxInboundSize: \"10G\" is not a size from 64k to 256M"},
 		/* facility and level */
@@ -1035,10 +1053,11 @@ static void test_write_man(void **state)
 	assert_non_null(strstr(man, ".Ql 5s .\n"));
 	assert_non_null(strstr(man, "\n.It Cm SenderDomain Ar domain "
 				    "[feedback-domain]\n"));
-	/* SenderDomain and IdentityHeaders repeat; UserID, PidFile,
-	 * Nameservers and AuthservID do not */
-	assert_int_equal(count_of(man, "May be repeated; no default.\n"), 2);
-	assert_int_equal(count_of(man, ".Pp\nNo default.\n"), 4);
+	/* SenderDomain, IdentityHeaders, MXHost and OutboundAddresses repeat;
+	 * UserID, PidFile, Nameservers, AuthservID, CnameTarget, SpfInclude,
+	 * DkimKeyFile and DmarcReport do not */
+	assert_int_equal(count_of(man, "May be repeated; no default.\n"), 4);
+	assert_int_equal(count_of(man, ".Pp\nNo default.\n"), 8);
 	free(man);
 }
 
@@ -1070,6 +1089,22 @@ static void test_inbound_options(void **state)
 	assert_int_equal(cfg->dns_timeout_ms, 2000);
 	assert_string_equal(cfg->authserv_id, "mx.example.nl");
 	assert_int_equal(cfg->max_inbound_size, 512 * 1024);
+	fm_config_unref(cfg);
+	cfg = parse_ok("dns", SD "MXHost mx1.example.net, MX2.example.net\n"
+		       "MXHost mx3.example.net\nCnameTarget fb.example.net\n"
+		       "SpfInclude _spf.example.net\n"
+		       "OutboundAddresses 192.0.2.25 2001:db8::/64\n"
+		       "DkimSelector sel-2026\nDkimKeyFile /etc/fm/dkim.pem\n"
+		       "DmarcReport mailto:dmarc@example.net\n");
+	assert_int_equal(cfg->nmx_hosts, 3);
+	assert_string_equal(cfg->mx_hosts[1], "mx2.example.net");
+	assert_string_equal(cfg->cname_target, "fb.example.net");
+	assert_string_equal(cfg->spf_include, "_spf.example.net");
+	assert_int_equal(cfg->noutbound, 2);
+	assert_int_equal(cfg->outbound[1].prefix, 64);
+	assert_string_equal(cfg->dkim_selector, "sel-2026");
+	assert_string_equal(cfg->dkim_key_file, "/etc/fm/dkim.pem");
+	assert_string_equal(cfg->dmarc_rua, "dmarc@example.net");
 	fm_config_unref(cfg);
 	cfg = parse_ok("accept all", SD "InboundAction accept hard=discard\n");
 	assert_int_equal(cfg->inbound_accept[0], 1);
@@ -1118,6 +1153,7 @@ static void test_write_sample(void **state)
 			if (p[2] >= 'A' && p[2] <= 'Z' &&
 			    strncmp(p + 2, "UserID", 6) != 0 &&
 			    strncmp(p + 2, "AuthservID", 10) != 0 &&
+			    strncmp(p + 2, "DkimKeyFile", 11) != 0 &&
 			    strncmp(p + 2, "PidFile", 7) != 0 &&
 			    strncmp(p + 2, "IdentityHeaders", 15) != 0)
 				p[1] = ' ';

@@ -212,10 +212,12 @@ static void test_kv_values(void **state)
 		{"null addr", ADDR, "from", "", "from=<>"},
 		{"NULL addr", ADDR, "from", NULL, "from=<>"},
 		{"addr with space", ADDR, "from", "\"a b\"@example.nl",
-		 "from=<\\\"a b\\\"@example.nl>"},
+		 "from=<\\\"a\\x20b\\\"@example.nl>"},
+		{"addr cannot close its field", ADDR, "rcpt", "a@b> sender=<c@d",
+		 "rcpt=<a@b\\x3e\\x20sender=\\x3cc@d>"},
 		{"addr with CRLF", ADDR, "from", "a@b\r\nFAKE: x",
-		 "from=<a@b\\x0d\\x0aFAKE: x>"},
-		{"addr with bracket", ADDR, "from", "a>b", "from=<a>b>"},
+		 "from=<a@b\\x0d\\x0aFAKE:\\x20x>"},
+		{"addr with bracket", ADDR, "from", "a>b", "from=<a\\x3eb>"},
 	};
 	char buf[128];
 	fm_kv_t kv;

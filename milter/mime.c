@@ -1,0 +1,510 @@
+/*
+ * mime - message structure through GMime 3
+ *
+ * This module is the only user of GMime. It parses a message held in
+ * memory and flattens the MIME tree into a list of parts that the report
+ * parser reads without knowing GMime:
+ *
+ *	fm_mime_init();				once, at program start
+ *	m = fm_mime_parse(buf, len);
+ *	for (i = 0; i < fm_mime_nparts(m); i++) {
+ *		p = fm_mime_part(m, i);		p->type, p->text, p->len ...
+ *	}
+ *	subject = fm_mime_header(m, "Subject");
+ *	fm_mime_free(m);
+ *
+ * Every part's content is decoded from its transfer encoding, converted
+ * from its charset to UTF-8 when GMime knows the charset, and cleaned: CR
+ * LF and lone CR become LF, NUL becomes a space, and the text is
+ * NUL-terminated, so callers can use string functions and split lines on
+ * LF whatever line ends the message had.
+ *
+ * Initialisation also opens (and keeps open) iconv converters for the
+ * charsets bounces often carry: glibc otherwise loads and unloads the
+ * gconv module for ISO-2022-JP and friends around every conversion, which
+ * costs more than the rest of the parse.
+ *
+ * Work is bounded by the FM_MIME_MAX_* limits in mime.h. Nothing here is
+ * static and mutable after fm_mime_init(), so threads may parse at once.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* memmem */
+#endif
+
+#include <ctype.h>
+#include <iconv.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gmime/gmime.h>
+
+#include "mime.h"
+
+struct fm_mime {
+	GMimeMessage *msg;	/* NULL when GMime found no message */
+	fm_part_t *parts;
+	size_t nparts;
+	unsigned flags;
+	char ctype[80];
+	char report_type[48];
+};
+
+/* Charsets whose converters stay loaded; see the comment at the top. */
+static const char *const mime_pinned_charsets[] = {
+	"ISO-8859-1", "ISO-8859-15", "WINDOWS-1252", "ISO-2022-JP",
+	"SHIFT_JIS", "EUC-JP", "EUC-KR", "GB2312", "BIG5", "KOI8-R",
+	"WINDOWS-1251", "ISO-8859-2",
+};
+
+#define MIME_NPINNED (sizeof(mime_pinned_charsets) / sizeof(char *))
+
+static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
+static int mime_init_status = -1;	/* written only under mime_once */
+static iconv_t mime_pinned[MIME_NPINNED];	/* likewise; never closed */
+
+/* mime_init_once - g_mime_init and pin the converters */
+static void mime_init_once(void)
+{
+	size_t i;
+
+	g_mime_init();
+	for (i = 0; i < MIME_NPINNED; i++)
+		mime_pinned[i] = iconv_open("UTF-8", mime_pinned_charsets[i]);
+	mime_init_status = 0;
+}
+
+/* fm_mime_init - initialise GMime once */
+int fm_mime_init(void)
+{
+	if (pthread_once(&mime_once, mime_init_once) != 0)
+		return -1;
+	return mime_init_status;
+}
+
+/* mime_clean - copy n octets to dst with LF line ends and no NUL */
+static size_t mime_clean(char *dst, const unsigned char *src, size_t n)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = src[i];
+
+		if (c == '\r') {
+			dst[o++] = '\n';
+			if (i + 1 < n && src[i + 1] == '\n')
+				i++;
+		} else {
+			dst[o++] = c == '\0' ? ' ' : (char)c;
+		}
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+/* mime_add - append a part taking n octets of src; -1 when out of memory */
+static int mime_add(fm_mime_t *m, fm_part_type_t type, const char *ctype,
+		    unsigned depth, unsigned level, int attachment,
+		    const unsigned char *src, size_t n)
+{
+	fm_part_t *p;
+
+	if (m->nparts >= FM_MIME_MAX_PARTS) {
+		m->flags |= FM_MIME_TOO_MANY_PARTS;
+		return 0;
+	}
+	if (m->parts == NULL &&
+	    (m->parts = calloc(FM_MIME_MAX_PARTS, sizeof(*p))) == NULL)
+		return -1;
+	if (n > FM_MIME_MAX_TEXT) {
+		n = FM_MIME_MAX_TEXT;
+		m->flags |= FM_MIME_TEXT_CUT;
+	}
+	p = &m->parts[m->nparts];
+	if ((p->text = malloc(n + 1)) == NULL)
+		return -1;
+	p->len = mime_clean(p->text, src, n);
+	p->type = type;
+	p->ctype = ctype;
+	p->depth = depth;
+	p->msg_level = level;
+	p->attachment = attachment;
+	m->nparts++;
+	return 0;
+}
+
+/* mime_part_type - our kind of a leaf part, from its content type */
+static fm_part_type_t mime_part_type(GMimeContentType *ct, const char **name)
+{
+	static const struct {
+		const char *type, *subtype;
+		fm_part_type_t kind;
+		const char *name;
+	} map[] = {
+		{"text", "plain", FM_PART_TEXT, "text/plain"},
+		{"text", "html", FM_PART_HTML, "text/html"},
+		{"text", "rfc822-headers", FM_PART_HEADERS,
+		 "text/rfc822-headers"},
+		{"message", "delivery-status", FM_PART_DSN,
+		 "message/delivery-status"},
+		{"message", "global-delivery-status", FM_PART_GLOBAL_DSN,
+		 "message/global-delivery-status"},
+		{"message", "feedback-report", FM_PART_FEEDBACK,
+		 "message/feedback-report"},
+		{"message", "global-headers", FM_PART_HEADERS,
+		 "message/global-headers"},
+		{"text", "*", FM_PART_TEXT, "text/other"},
+	};
+	const char *t = ct ? g_mime_content_type_get_media_type(ct) : NULL;
+	const char *s = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
+	size_t i;
+
+	*name = "other";
+	if (t == NULL || s == NULL) {
+		*name = "text/plain";
+		return FM_PART_TEXT;
+	}
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (g_ascii_strcasecmp(t, map[i].type) == 0 &&
+		    (map[i].subtype[0] == '*' ||
+		     g_ascii_strcasecmp(s, map[i].subtype) == 0)) {
+			*name = map[i].name;
+			return map[i].kind;
+		}
+	}
+	return FM_PART_OTHER;
+}
+
+/* mime_needs_charset - whether text in charset must go through iconv */
+static int mime_needs_charset(const char *cs)
+{
+	return cs != NULL && *cs != '\0' &&
+	    g_ascii_strcasecmp(cs, "us-ascii") != 0 &&
+	    g_ascii_strcasecmp(cs, "utf-8") != 0 &&
+	    g_ascii_strcasecmp(cs, "utf8") != 0 &&
+	    g_ascii_strcasecmp(cs, "ascii") != 0;
+}
+
+/* mime_leaf - decode one leaf part and append it */
+static int mime_leaf(fm_mime_t *m, GMimeObject *obj, unsigned depth,
+		     unsigned level)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	GMimeContentDisposition *cd;
+	GMimeDataWrapper *w;
+	GMimeStream *mem, *out;
+	GMimeFilter *filter;
+	GByteArray *bytes;
+	const char *name, *cs;
+	fm_part_type_t type;
+	int ret, attachment = 0;
+
+	type = mime_part_type(ct, &name);
+	/* The text of a returned message is of no use: leave it encoded. */
+	if (type == FM_PART_OTHER ||
+	    (level > 0 && (type == FM_PART_TEXT || type == FM_PART_HTML)))
+		return mime_add(m, type, name, depth, level, 0,
+				(const unsigned char *)"", 0);
+	if ((cd = g_mime_object_get_content_disposition(obj)) != NULL)
+		attachment = g_mime_content_disposition_is_attachment(cd);
+	if ((w = g_mime_part_get_content(GMIME_PART(obj))) == NULL)
+		return mime_add(m, type, name, depth, level, attachment,
+				(const unsigned char *)"", 0);
+	mem = g_mime_stream_mem_new();
+	out = mem;
+	cs = ct ? g_mime_content_type_get_parameter(ct, "charset") : NULL;
+	if ((type == FM_PART_TEXT || type == FM_PART_HTML ||
+	     type == FM_PART_HEADERS) && mime_needs_charset(cs) &&
+	    (filter = g_mime_filter_charset_new(cs, "UTF-8")) != NULL) {
+		out = g_mime_stream_filter_new(mem);
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(out), filter);
+		g_object_unref(filter);
+	}
+	g_mime_data_wrapper_write_to_stream(w, out);
+	g_mime_stream_flush(out);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	ret = mime_add(m, type, name, depth, level, attachment,
+		       bytes->data, bytes->len);
+	if (out != mem)
+		g_object_unref(out);
+	g_object_unref(mem);
+	return ret;
+}
+
+/* mime_embedded - append an embedded message's header block */
+static int mime_embedded(fm_mime_t *m, GMimeMessage *inner, unsigned depth,
+			 unsigned level)
+{
+	char *hdrs;
+	int ret;
+
+	if (inner == NULL)
+		return mime_add(m, FM_PART_MESSAGE, "message/rfc822", depth,
+				level, 0, (const unsigned char *)"", 0);
+	hdrs = g_mime_object_get_headers(GMIME_OBJECT(inner), NULL);
+	ret = mime_add(m, FM_PART_MESSAGE, "message/rfc822", depth, level, 0,
+		       (const unsigned char *)(hdrs ? hdrs : ""),
+		       hdrs ? strlen(hdrs) : 0);
+	g_free(hdrs);
+	return ret;
+}
+
+/* mime_walk - flatten obj and its children into m->parts */
+static int mime_walk(fm_mime_t *m, GMimeObject *obj, unsigned depth,
+		     unsigned level)
+{
+	int i, n;
+
+	if (obj == NULL)
+		return 0;
+	if (depth > FM_MIME_MAX_DEPTH) {
+		m->flags |= FM_MIME_TOO_DEEP;
+		return 0;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		if (n == 0) {
+			/* No boundary GMime could use: all is prologue. */
+			const char *pro = g_mime_multipart_get_prologue(
+			    GMIME_MULTIPART(obj));
+
+			return pro == NULL ? 0 :
+			    mime_add(m, FM_PART_TEXT, "text/plain", depth,
+				     level, 0, (const unsigned char *)pro,
+				     strlen(pro));
+		}
+		for (i = 0; i < n && m->nparts < FM_MIME_MAX_PARTS; i++) {
+			if (mime_walk(m, g_mime_multipart_get_part(
+					      GMIME_MULTIPART(obj), i),
+				      depth + 1, level) < 0)
+				return -1;
+		}
+		if (i < n)
+			m->flags |= FM_MIME_TOO_MANY_PARTS;
+		return 0;
+	}
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner =
+		    g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+
+		if (mime_embedded(m, inner, depth, level) < 0)
+			return -1;
+		if (inner == NULL)
+			return 0;
+		return mime_walk(m, g_mime_message_get_mime_part(inner),
+				 depth + 1, level + 1);
+	}
+	if (GMIME_IS_PART(obj))
+		return mime_leaf(m, obj, depth, level);
+	return 0;			/* message/partial and the like */
+}
+
+/* mime_lower_copy - lowercase copy of src into a fixed buffer */
+static void mime_lower_copy(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src != NULL && src[i] && i + 1 < size; i++)
+		dst[i] = (char)tolower((unsigned char)src[i]);
+	dst[i] = '\0';
+}
+
+/* mime_top_type - record the message's own content type */
+static void mime_top_type(fm_mime_t *m, GMimeObject *body)
+{
+	GMimeContentType *ct;
+	const char *rt;
+	char *s;
+
+	if (body == NULL ||
+	    (ct = g_mime_object_get_content_type(body)) == NULL) {
+		snprintf(m->ctype, sizeof(m->ctype), "text/plain");
+		return;
+	}
+	if ((s = g_mime_content_type_get_mime_type(ct)) != NULL) {
+		mime_lower_copy(m->ctype, sizeof(m->ctype), s);
+		g_free(s);
+	}
+	if ((rt = g_mime_content_type_get_parameter(ct, "report-type")))
+		mime_lower_copy(m->report_type, sizeof(m->report_type), rt);
+}
+
+/* lone_cr - whether the text has a CR that no LF follows (old Mac line
+ * ends, which GMime does not take for line ends) */
+static int lone_cr(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+
+	while (p < end && (p = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		if (p + 1 == end || p[1] != '\n')
+			return 1;
+		p += 2;
+	}
+	return 0;
+}
+
+/* fm_mime_parse - parse a message held in memory */
+fm_mime_t *fm_mime_parse(const char *buf, size_t len)
+{
+	GMimeStream *stream = NULL;
+	GMimeParser *parser = NULL;
+	GMimeObject *body = NULL;
+	char *lf = NULL;
+	fm_mime_t *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	if (buf == NULL)
+		len = 0;
+	if (len > FM_MIME_MAX_INPUT) {
+		len = FM_MIME_MAX_INPUT;
+		m->flags |= FM_MIME_TRUNCATED;
+	}
+	if (len > 0 && lone_cr(buf, len)) {
+		/* CR line ends: hand GMime a copy with LF line ends */
+		if ((lf = malloc(len + 1)) == NULL) {
+			free(m);
+			return NULL;
+		}
+		len = mime_clean(lf, (const unsigned char *)buf, len);
+		buf = lf;
+	}
+	stream = g_mime_stream_mem_new_with_buffer(len ? buf : "", len);
+	free(lf);
+	parser = g_mime_parser_new_with_stream(stream);
+	m->msg = g_mime_parser_construct_message(parser, NULL);
+	if (m->msg != NULL)
+		body = g_mime_message_get_mime_part(m->msg);
+	mime_top_type(m, body);
+	if (mime_walk(m, body, 0, 0) < 0) {
+		fm_mime_free(m);
+		m = NULL;
+	}
+	g_object_unref(parser);
+	g_object_unref(stream);
+	return m;
+}
+
+/* mbox_from_line - whether a line at p is an mbox "From " line: "From
+ * sender Www Mmm dd hh:mm:ss yyyy", then a header field on the next line */
+static int mbox_from_line(const char *p, const char *end)
+{
+	static const char *const days[] = {
+		" Mon ", " Tue ", " Wed ", " Thu ", " Fri ", " Sat ", " Sun ",
+	};
+	const char *nl, *q;
+	size_t i;
+
+	if (end - p < 6 || memcmp(p, "From ", 5) != 0 ||
+	    (nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+		return 0;
+	for (i = 0; i < sizeof(days) / sizeof(days[0]); i++)
+		if (memmem(p, (size_t)(nl - p), days[i], 5) != NULL)
+			break;
+	for (q = p; q + 8 <= nl && !(isdigit((unsigned char)q[0]) &&
+				     q[2] == ':' && q[5] == ':'); q++)
+		;
+	if (i == sizeof(days) / sizeof(days[0]) || q + 8 > nl)
+		return 0;
+	for (q = nl + 1; q < end && (isalnum((unsigned char)*q) ||
+				     *q == '-' || *q == '_'); q++)
+		;
+	return q > nl + 1 && q < end && *q == ':';
+}
+
+/* fm_mime_mbox_next - the next message of an mbox-style file */
+size_t fm_mime_mbox_next(const char *buf, size_t len, size_t *off,
+			 size_t *start)
+{
+	const char *end = buf + len, *p = buf + *off, *s, *nl;
+
+	*start = *off;
+	if (*off >= len)
+		return 0;
+	if (mbox_from_line(p, end))
+		p = (const char *)memchr(p, '\n', (size_t)(end - p)) + 1;
+	s = p;
+	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1)
+		if (mbox_from_line(nl + 1, end)) {
+			*start = (size_t)(s - buf);
+			*off = (size_t)(nl + 1 - buf);
+			return (size_t)(nl + 1 - s);
+		}
+	*start = (size_t)(s - buf);
+	*off = len;
+	return (size_t)(end - s);
+}
+
+/* fm_mime_free - release a parsed message */
+void fm_mime_free(fm_mime_t *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->nparts; i++)
+		free(m->parts[i].text);
+	free(m->parts);
+	if (m->msg != NULL)
+		g_object_unref(m->msg);
+	free(m);
+}
+
+/* fm_mime_header - first top-level header called name, decoded */
+const char *fm_mime_header(const fm_mime_t *m, const char *name)
+{
+	if (m == NULL || m->msg == NULL)
+		return NULL;
+	return g_mime_object_get_header(GMIME_OBJECT(m->msg), name);
+}
+
+/* fm_mime_header_count - number of top-level headers called name */
+int fm_mime_header_count(const fm_mime_t *m, const char *name)
+{
+	GMimeHeaderList *list;
+	int i, n, count = 0;
+
+	if (m == NULL || m->msg == NULL)
+		return 0;
+	list = g_mime_object_get_header_list(GMIME_OBJECT(m->msg));
+	n = g_mime_header_list_get_count(list);
+	for (i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) == 0)
+			count++;
+	}
+	return count;
+}
+
+/* fm_mime_content_type - lowercase type/subtype of the message */
+const char *fm_mime_content_type(const fm_mime_t *m)
+{
+	return m->ctype;
+}
+
+/* fm_mime_report_type - lowercase report-type parameter, or "" */
+const char *fm_mime_report_type(const fm_mime_t *m)
+{
+	return m->report_type;
+}
+
+/* fm_mime_nparts - number of parts listed */
+size_t fm_mime_nparts(const fm_mime_t *m)
+{
+	return m->nparts;
+}
+
+/* fm_mime_part - part i, or NULL past the end */
+const fm_part_t *fm_mime_part(const fm_mime_t *m, size_t i)
+{
+	return i < m->nparts ? &m->parts[i] : NULL;
+}
+
+/* fm_mime_flags - which FM_MIME_* limits were reached */
+unsigned fm_mime_flags(const fm_mime_t *m)
+{
+	return m->flags;
+}
