@@ -8,6 +8,9 @@
  *   key new                        append a fresh key to KeyFile
  *   parse [--json] FILE...         run the inbound parser on message files
  *                                  (needs no configuration file)
+ *   dns advise DOMAIN              the DNS records a sender domain needs
+ *   dns check [--json] DOMAIN      check them live: ok, warn or fail each
+ *   dkim keygen DOMAIN             make the DKIM key pair (DkimKeyFile)
  *
  * Exit status of decode: 0 valid with a send record, 1 invalid code, 2
  * valid but no send record; 64 usage, 78 configuration or store error.
@@ -26,6 +29,7 @@
 #include "autoconfig.h"
 #include "codec.h"
 #include "config.h"
+#include "ctl_dns.h"
 #include "ctl_parse.h"
 #include "rewrite.h"
 #include "store.h"
@@ -43,6 +47,9 @@ usage(int status)
 		"  decode [--json] CODE|ADDRESS  verify a code, print its send\n"
 		"  key new                       append a fresh key to KeyFile\n"
 		"  parse [--json] FILE...        classify bounce messages in files\n"
+		"  dns advise DOMAIN             print the DNS records to create\n"
+		"  dns check [--json] DOMAIN     check them live: ok, warn, fail\n"
+		"  dkim keygen DOMAIN            make the DKIM key (DkimKeyFile)\n"
 		"default configuration file: %s\n", FM_DEFAULT_CONFIG);
 	exit(status);
 }
@@ -353,6 +360,10 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "key") == 0) {
 		status = cmd_key(cfg, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "dns") == 0) {
+		status = fm_ctl_dns(cfg, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "dkim") == 0) {
+		status = fm_ctl_dkim(cfg, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "decode") == 0) {
 		if (fm_config_load_keys(cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "feedbackctl: %s: KeyFile: %s\n", path, err);

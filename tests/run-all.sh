@@ -51,6 +51,7 @@ e2e() {
 	local dir=$1 rc=0
 	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/outbound.sh" || rc=1
 	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/inbound.sh" || rc=1
+	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/dns.sh" || rc=1
 	return "$rc"
 }
 
