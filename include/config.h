@@ -3,7 +3,7 @@
  *
  * The file has "Name value" lines and '#' comments, in the style of
  * opendkim.conf. Option names are case-insensitive. Every option is defined
- * once in the table in config.c (name, type, default, validator and manual
+ * once in the table in config_table.c (name, type, default, validator and manual
  * text); the parser, the validators' messages, `feedback-milter -n` and the
  * OPTIONS section of feedback-milter.conf(5) all follow from it.
  *
@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 
 #include "codec.h"
+#include "rules.h"
 
 typedef struct {
 	char *domain;		/* sender domain, lowercase */
@@ -34,7 +35,6 @@ typedef struct {
 enum { FM_AUTH_NONE = 0, FM_AUTH_SPF, FM_AUTH_DKIM, FM_AUTH_ANY };
 
 /* Classes as InboundAction names them, in fm_class_t order. */
-#define FM_NCLASSES 7
 extern const char *const fm_config_class_names[FM_NCLASSES];
 
 typedef struct fm_config {
@@ -75,6 +75,11 @@ typedef struct fm_config {
 	char *dkim_selector;
 	char *dkim_key_file;
 	char *dmarc_rua;	/* DmarcReport: mailto: address */
+	/* follow-up rules and suppression */
+	fm_rules_t rules;	/* SuppressionRule, SuppressionExpiry */
+	int reject_suppressed;	/* RejectSuppressed */
+	char *reject_text;	/* RejectSuppressedText */
+	unsigned retention;	/* Retention: seconds, 0 = keep all */
 	/* store */
 	char *database;
 	unsigned busy_timeout_ms;

@@ -67,8 +67,10 @@ int fm_mime_init(void);
 
 /*
  * fm_mime_parse - parse len octets of a message (need not be terminated).
- * Returns NULL only when memory runs out; input GMime cannot make sense of
- * gives a message with no headers and whatever parts it found.
+ * The octets are read in place: they must stay unchanged until
+ * fm_mime_free(). Returns NULL only when memory runs out; input GMime
+ * cannot make sense of gives a message with no headers and whatever parts
+ * it found.
  */
 fm_mime_t *fm_mime_parse(const char *buf, size_t len);
 

@@ -170,4 +170,76 @@ void fm_store_stats(fm_store_t *st, unsigned long *commits,
 		    unsigned long *records);
 size_t fm_store_queued(fm_store_t *st);
 
+
+/* ------------------------------------------------------------------ */
+/* Suppressions (schema version 3). */
+
+typedef struct {
+	const char *address;	/* lowercase recipient address */
+	const char *reason;	/* e.g. "hard userunknown 5.1.1" or an
+				 * operator's text */
+	const char *cls;	/* class of the causing event, or NULL */
+	long long event_id;	/* causing event, 0 for an operator's entry */
+	time_t created;
+	time_t expires;		/* 0: does not expire */
+	const char *source;	/* "rule" or "operator" */
+} fm_suppression_t;
+
+/*
+ * fm_store_set_rules - the follow-up rules (an fm_rules_t) that
+ * fm_store_add_events
+ * applies inside the same transaction as the events (a copy is taken;
+ * NULL: no suppressions are made). Call at start and after a reload.
+ */
+void fm_store_set_rules(fm_store_t *st, const void *rules);
+
+/*
+ * fm_store_is_suppressed - is address suppressed at time now (expired
+ * entries do not count)? FM_STORE_OK with *out filled (strings valid until
+ * fm_suppression_free) when it is, FM_STORE_NOTFOUND when not.
+ */
+fm_store_status_t fm_store_is_suppressed(fm_store_t *st, const char *address,
+					 time_t now, fm_suppression_t *out,
+					 void **mem, char *err, size_t errlen);
+void fm_suppression_free(void *mem);
+
+/* fm_store_suppress - add or replace an operator's suppression */
+fm_store_status_t fm_store_suppress(fm_store_t *st, const fm_suppression_t *s,
+				    char *err, size_t errlen);
+/* fm_store_unsuppress - lift it; FM_STORE_NOTFOUND when there was none */
+fm_store_status_t fm_store_unsuppress(fm_store_t *st, const char *address,
+				      char *err, size_t errlen);
+
+typedef int fm_suppression_cb(const fm_suppression_t *s, void *arg);
+/* fm_store_each_suppression - active ones (include_expired: all), by address */
+int fm_store_each_suppression(fm_store_t *st, time_t now, int include_expired,
+			      fm_suppression_cb *cb, void *arg, char *err,
+			      size_t errlen);
+
+/*
+ * fm_store_prune - delete sends and events created before cutoff (and
+ * expired suppressions), keeping active suppressions; returns rows
+ * deleted or -1.
+ */
+long long fm_store_prune(fm_store_t *st, time_t cutoff, time_t now,
+			 char *err, size_t errlen);
+
+/* Statistics: one row per group. */
+typedef struct {
+	const char *group;	/* day (YYYY-MM-DD), domain, class or reason */
+	long long sends;
+	long long events[8];	/* per class, indexed like fm_config_class_names */
+	long long bounced;	/* distinct sends with a hard or soft event */
+	long long complained;	/* distinct sends with a complaint */
+} fm_stats_row_t;
+
+typedef enum { FM_STATS_TOTAL = 0, FM_STATS_DAY, FM_STATS_DOMAIN,
+	       FM_STATS_CLASS, FM_STATS_REASON } fm_stats_by_t;
+
+typedef int fm_stats_cb(const fm_stats_row_t *row, void *arg);
+/* fm_store_stats_query - sends and events since a time, by a grouping */
+int fm_store_stats_query(fm_store_t *st, time_t since, const char *domain,
+			 fm_stats_by_t by, fm_stats_cb *cb, void *arg,
+			 char *err, size_t errlen);
+
 #endif

@@ -34,42 +34,25 @@
  * read is the diagnostic, or the context the report parser gives (the
  * bounce text's lines about the recipient).
  *
- * The pattern matcher is also used by the report parser for its own
- * tables. A matcher indexes every row by the first two octets of its
- * pattern (hashed into FM_MATCH_BUCKETS lists); a scan looks each text
- * position up once and compares only the few rows in that list. Texts are
- * normalised first (fm_match_norm) so that patterns need no case or white
- * space variants.
+ * Texts are matched against the tables through the matchers of match.c;
+ * the status codes, reply codes and commands in a text are found by
+ * classify_find.c.
  *
  * fm_classify_init() builds the indexes of fm_patterns, fm_rules and
  * fm_command_texts once (pthread_once); they are never modified
  * afterwards, so any number of threads may classify.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* memmem, strcasestr */
+#define _GNU_SOURCE	/* strcasestr */
 #endif
 
-#include <ctype.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "classify.h"
-
-#define FM_MATCH_BUCKETS 4096
-#define FM_CLASSIFY_TEXT_MAX 8192	/* octets of a text the patterns see */
-#define FM_MATCH_GAP 160	/* most octets a '*' in a pattern stands for */
-
-struct fm_matcher {
-	const char **pat;	/* pattern of each row */
-	size_t *plen;		/* octets before the first '*' */
-	size_t nrows;
-	uint32_t start[FM_MATCH_BUCKETS + 1];	/* bucket b: rows[start[b]..] */
-	uint32_t *rows;		/* row numbers grouped by bucket */
-};
+#include "classify_int.h"
 
 static const char *const fm_reason_names[FM_REASON_COUNT] = {
 	"undefined", "onhold", "delivered", "feedback", "vacation",
@@ -147,192 +130,17 @@ static const fm_reason_t fm_user_rivals[] = {
 static pthread_once_t classify_once = PTHREAD_ONCE_INIT;
 static fm_matcher_t *classify_index;	/* written only under classify_once */
 static fm_matcher_t *rules_index;	/* likewise */
-static fm_matcher_t *commands_index;	/* likewise */
+static int classify_status = -1;	/* likewise */
 
-/* match_hash - bucket of a two-octet prefix */
-static inline unsigned match_hash(unsigned char a, unsigned char b)
-{
-	return ((unsigned)a * 31u + (unsigned)b) & (FM_MATCH_BUCKETS - 1);
-}
-
-/* fm_matcher_new - index a table of rows whose first member is a pattern */
-fm_matcher_t *fm_matcher_new(const void *rows, size_t nrows, size_t stride)
-{
-	fm_matcher_t *m;
-	uint32_t *fill = NULL;
-	size_t i;
-
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return NULL;
-	m->nrows = nrows;
-	m->pat = calloc(nrows + 1, sizeof(*m->pat));
-	m->plen = calloc(nrows + 1, sizeof(*m->plen));
-	m->rows = calloc(nrows + 1, sizeof(*m->rows));
-	fill = calloc(FM_MATCH_BUCKETS, sizeof(*fill));
-	if (m->pat == NULL || m->plen == NULL || m->rows == NULL ||
-	    fill == NULL)
-		goto fail;
-	for (i = 0; i < nrows; i++) {
-		const char *p = *(const char *const *)
-		    ((const char *)rows + i * stride);
-		const char *star = p ? strchr(p, '*') : NULL;
-
-		if (p == NULL)
-			goto fail;
-		m->pat[i] = p;
-		m->plen[i] = star ? (size_t)(star - p) : strlen(p);
-		if (m->plen[i] < 2)
-			goto fail;
-		m->start[match_hash((unsigned char)p[0],
-				    (unsigned char)p[1]) + 1]++;
-	}
-	for (i = 1; i <= FM_MATCH_BUCKETS; i++)
-		m->start[i] += m->start[i - 1];
-	for (i = 0; i < nrows; i++) {
-		unsigned b = match_hash((unsigned char)m->pat[i][0],
-					(unsigned char)m->pat[i][1]);
-
-		m->rows[m->start[b] + fill[b]++] = (uint32_t)i;
-	}
-	free(fill);
-	return m;
-fail:
-	free(fill);
-	fm_matcher_free(m);
-	return NULL;
-}
-
-/* fm_matcher_free - release a matcher */
-void fm_matcher_free(fm_matcher_t *m)
-{
-	if (m == NULL)
-		return;
-	free(m->pat);
-	free(m->plen);
-	free(m->rows);
-	free(m);
-}
-
-/* match_rest - whether the fragments after the first '*' follow at pos */
-static int match_rest(const char *pat, const char *norm, size_t len,
-		      size_t pos)
-{
-	const char *frag = strchr(pat, '*');
-
-	while (frag != NULL) {
-		const char *next, *hit;
-		size_t flen;
-
-		frag++;
-		next = strchr(frag, '*');
-		flen = next ? (size_t)(next - frag) : strlen(frag);
-		if (flen > 0) {
-			size_t span = len - pos;
-
-			if (span > FM_MATCH_GAP + flen)
-				span = FM_MATCH_GAP + flen;
-			if (pos >= len ||
-			    (hit = memmem(norm + pos, span, frag, flen))
-			    == NULL)
-				return 0;
-			pos = (size_t)(hit - norm) + flen;
-		}
-		frag = next;
-	}
-	return 1;
-}
-
-/* fm_matcher_scan - report every match of every row in norm */
-size_t fm_matcher_scan(const fm_matcher_t *m, const char *norm, size_t len,
-		       int (*cb)(size_t row, size_t off, void *arg),
-		       void *arg)
-{
-	size_t i, k, found = 0;
-
-	if (m == NULL || len < 2)
-		return 0;
-	for (i = 0; i + 1 < len; i++) {
-		unsigned b = match_hash((unsigned char)norm[i],
-					(unsigned char)norm[i + 1]);
-
-		for (k = m->start[b]; k < m->start[b + 1]; k++) {
-			uint32_t r = m->rows[k];
-			size_t pl = m->plen[r];
-
-			if (pl > len - i ||
-			    memcmp(norm + i, m->pat[r], pl) != 0)
-				continue;
-			if (!match_rest(m->pat[r], norm, len, i + pl))
-				continue;
-			found++;
-			if (cb(r, i, arg))
-				return found;
-		}
-	}
-	return found;
-}
-
-/* best_cb - keep the lowest row number */
-static int best_cb(size_t row, size_t off, void *arg)
-{
-	long *best = arg;
-
-	(void)off;
-	if (*best < 0 || (long)row < *best)
-		*best = (long)row;
-	return 0;
-}
-
-/* fm_matcher_best - lowest matching row, or -1 */
-long fm_matcher_best(const fm_matcher_t *m, const char *norm, size_t len)
-{
-	long best = -1;
-
-	fm_matcher_scan(m, norm, len, best_cb, &best);
-	return best;
-}
-
-/* fm_match_norm - lowercase, one space for each white space run */
-size_t fm_match_norm(const char *text, size_t n, char *out, size_t size,
-		     size_t *map)
-{
-	size_t i, o = 0;
-	int space = 1;		/* drop leading white space */
-
-	if (size == 0)
-		return 0;
-	for (i = 0; i < n && o + 1 < size; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		    c == '\f' || c == '\v') {
-			if (space)
-				continue;
-			space = 1;
-			c = ' ';
-		} else {
-			space = 0;
-			if (c >= 'A' && c <= 'Z')
-				c = (unsigned char)(c - 'A' + 'a');
-		}
-		if (map != NULL)
-			map[o] = i;
-		out[o++] = (char)c;
-	}
-	while (o > 0 && out[o - 1] == ' ')
-		o--;
-	out[o] = '\0';
-	return o;
-}
-
-/* classify_init_once - build the index of fm_patterns */
+/* classify_init_once - build the indexes of the pattern tables */
 static void classify_init_once(void)
 {
 	classify_index = fm_matcher_new(fm_patterns, fm_patterns_n,
 					sizeof(fm_patterns[0]));
 	rules_index = fm_matcher_new(fm_rules, fm_rules_n, sizeof(fm_rules[0]));
-	commands_index = fm_matcher_new(fm_command_texts, fm_command_texts_n,
-					sizeof(fm_command_texts[0]));
+	if (classify_find_init() == 0 && classify_index != NULL &&
+	    rules_index != NULL)
+		classify_status = 0;
 }
 
 /* fm_classify_init - build the pattern index once */
@@ -340,8 +148,7 @@ int fm_classify_init(void)
 {
 	if (pthread_once(&classify_once, classify_init_once) != 0)
 		return -1;
-	return classify_index != NULL && rules_index != NULL &&
-	    commands_index != NULL ? 0 : -1;
+	return classify_status;
 }
 
 typedef struct {
@@ -407,138 +214,6 @@ fm_reason_t fm_classify_text(const char *text, size_t len,
 	return r;
 }
 
-/* status_valid - whether s is "c.s.d" with c 2, 4 or 5 (len octets) */
-static int status_valid(const char *s, size_t len)
-{
-	size_t i = 2, n;
-
-	if (len < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') ||
-	    s[1] != '.')
-		return 0;
-	for (n = 0; i < len && isdigit((unsigned char)s[i]); i++)
-		n++;
-	if (n < 1 || n > 3 || i >= len || s[i] != '.')
-		return 0;
-	for (i++, n = 0; i < len && isdigit((unsigned char)s[i]); i++)
-		n++;
-	return n >= 1 && n <= 3 && i == len;
-}
-
-/* status_at - length of a status code starting at p, or 0 */
-static size_t status_at(const char *text, const char *p)
-{
-	size_t n = 0;
-
-	if (p > text && (isdigit((unsigned char)p[-1]) || p[-1] == '.' ||
-			 isalpha((unsigned char)p[-1])))
-		return 0;
-	while (n < FM_STATUS_MAX - 1 &&
-	       (isdigit((unsigned char)p[n]) || p[n] == '.'))
-		n++;
-	if (n > 0 && p[n - 1] == '.')	/* end of a sentence */
-		n--;
-	if (isalpha((unsigned char)p[n]) || !status_valid(p, n))
-		return 0;
-	return n;
-}
-
-/* after_reply - whether the code at p follows a reply code or '#':
- * "550 5.1.1", "550-5.1.1", "550-'5.7.1", "(#5.0.0)" */
-static int after_reply(const char *text, const char *p)
-{
-	if (p > text && p[-1] == '#')
-		return 1;
-	if (p > text && p[-1] == '\'')
-		p--;
-	return p - text >= 4 && isdigit((unsigned char)p[-2]) &&
-	    isdigit((unsigned char)p[-3]) && (p[-1] == ' ' || p[-1] == '-') &&
-	    (p[-4] == '4' || p[-4] == '5');
-}
-
-/*
- * fm_classify_find_status - the status code a text gives: the last one
- * after a reply code ("554 4.4.7 Message expired <421 4.4.2 Connection
- * timed out>" ends with the cause), else the first anywhere
- */
-int fm_classify_find_status(const char *text, char out[FM_STATUS_MAX])
-{
-	const char *p, *first = NULL, *last = NULL;
-	size_t n, firstn = 0, lastn = 0;
-
-	out[0] = '\0';
-	if (text == NULL)
-		return -1;
-	for (p = text; *p; p++) {
-		if ((*p != '4' && *p != '5' && *p != '2') ||
-		    (n = status_at(text, p)) == 0)
-			continue;
-		if (first == NULL) {
-			first = p;
-			firstn = n;
-		}
-		if (*p != '2' && after_reply(text, p)) {
-			last = p;
-			lastn = n;
-		}
-		p += n - 1;
-	}
-	if (last != NULL) {
-		first = last;
-		firstn = lastn;
-	}
-	if (first == NULL)
-		return -1;
-	memcpy(out, first, firstn);
-	out[firstn] = '\0';
-	return 0;
-}
-
-/* fm_classify_find_reply - first SMTP reply code (4xx/5xx, else 2xx) */
-int fm_classify_find_reply(const char *text)
-{
-	const unsigned char *p, *t = (const unsigned char *)text;
-	int ok = 0;
-
-	if (text == NULL)
-		return 0;
-	for (p = t; *p; p++) {
-		if (!isdigit(p[0]) || !isdigit(p[1]) || !isdigit(p[2]) ||
-		    (p > t && (isalnum(p[-1]) || p[-1] == '.' ||
-			       p[-1] == '-' || p[-1] == '+' || p[-1] == '/')) ||
-		    (p[3] != ' ' && p[3] != '-' && p[3] != '\0' &&
-		     p[3] != '\n' && p[3] != ',' && p[3] != ')'))
-			continue;
-		if ((p[0] == '4' || p[0] == '5') && p[1] <= '5' && p[2] >= '0')
-			return (p[0] - '0') * 100 + (p[1] - '0') * 10 +
-			    (p[2] - '0');
-		if (p[0] == '2' && p[1] == '5' && ok == 0)
-			ok = 200 + 50 + (p[2] - '0');
-	}
-	return ok;
-}
-
-/* status_reason - the reason a status code implies, or UNDEFINED */
-static fm_reason_t status_reason(const char *status)
-{
-	size_t i;
-
-	if (status == NULL || strlen(status) < 5)
-		return FM_REASON_UNDEFINED;
-	if (status[0] == '2')
-		return FM_REASON_DELIVERED;
-	for (i = 0; i < fm_status_reasons_n; i++) {
-		if (strcmp(fm_status_reasons[i].code, status) == 0)
-			return fm_status_reasons[i].reason;
-	}
-	return FM_REASON_UNDEFINED;
-}
-
-/* fm_classify_status_reason - the reason a status code implies */
-fm_reason_t fm_classify_status_reason(const char *status)
-{
-	return status_reason(status);
-}
-
 /* is_generic - whether a status says only its class (x.0.0) */
 static int is_generic(const char *s)
 {
@@ -552,7 +227,8 @@ static void pick_status(const fm_classify_in_t *in, fm_classify_out_t *out)
 {
 	char found[FM_STATUS_MAX];
 
-	if (in->status != NULL && status_valid(in->status, strlen(in->status)))
+	if (in->status != NULL &&
+	    classify_find_valid(in->status, strlen(in->status)))
 		snprintf(out->status, sizeof(out->status), "%s", in->status);
 	if (fm_classify_find_status(in->diagnostic, found) < 0 &&
 	    fm_classify_find_status(in->context, found) < 0)
@@ -707,7 +383,7 @@ static fm_reason_t decide_reason(const fm_classify_in_t *in,
 
 	d.in = in;
 	d.out = out;
-	d.sreason = status_reason(out->status);
+	d.sreason = fm_classify_status_reason(out->status);
 	d.cmd = in->command ? in->command : "";
 	d.h = *h;
 	smtp = in->diag_type == NULL || in->diag_type[0] == '\0' ||
@@ -760,40 +436,6 @@ static fm_reason_t autoreply_reason(const text_hits_t *h)
 	    r == FM_REASON_SUSPEND)
 		return r;
 	return FM_REASON_VACATION;
-}
-
-/* fm_classify_find_command - the SMTP command a text names, or "" */
-const char *fm_classify_find_command(const char *text)
-{
-	char buf[FM_CLASSIFY_TEXT_MAX];
-	const char *found = "", *p;
-	size_t i, n;
-	long row;
-
-	if (text == NULL || *text == '\0')
-		return "";
-	n = fm_match_norm(text, strlen(text), buf, sizeof(buf), NULL);
-	if (commands_index != NULL &&
-	    (row = fm_matcher_best(commands_index, buf, n)) >= 0)
-		return fm_command_texts[row].value;
-	for (i = 0; i < fm_command_words_n; i++) {
-		const char *w = fm_command_words[i].pattern;
-		int single = strchr(w, ' ') == NULL;
-
-		n = strlen(w);
-		for (p = text; (p = strstr(p, w)) != NULL; p += n) {
-			/* a word, not in DATABASE@EXAMPLE.JP and such */
-			if (single &&
-			    ((p > text && (isalnum((unsigned char)p[-1]) ||
-					   p[-1] == '@' || p[-1] == '.')) ||
-			     isalnum((unsigned char)p[n]) || p[n] == '@' ||
-			     (p[n] == '.' && isalnum((unsigned char)p[n + 1]))))
-				continue;
-			found = fm_command_words[i].value;
-			break;
-		}
-	}
-	return found;
 }
 
 /* host_has - whether host (or the domain of an address) holds name at a

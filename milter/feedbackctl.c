@@ -11,6 +11,8 @@
  *   dns advise DOMAIN              the DNS records a sender domain needs
  *   dns check [--json] DOMAIN      check them live: ok, warn or fail each
  *   dkim keygen DOMAIN             make the DKIM key pair (DkimKeyFile)
+ *   suppression list|add|remove|export   suppressed recipients
+ *   stats, events [--follow], prune      statistics, events, clean-up
  *
  * Exit status of decode: 0 valid with a send record, 1 invalid code, 2
  * valid but no send record; 64 usage, 78 configuration or store error.
@@ -30,6 +32,7 @@
 #include "codec.h"
 #include "config.h"
 #include "ctl_dns.h"
+#include "ctl_ops.h"
 #include "ctl_parse.h"
 #include "rewrite.h"
 #include "store.h"
@@ -50,6 +53,10 @@ usage(int status)
 		"  dns advise DOMAIN             print the DNS records to create\n"
 		"  dns check [--json] DOMAIN     check them live: ok, warn, fail\n"
 		"  dkim keygen DOMAIN            make the DKIM key (DkimKeyFile)\n"
+		"  suppression list|add|remove|export ...  suppressed recipients\n"
+		"  stats [--since 7d] [--by day|domain|class|reason] [--json|--csv]\n"
+		"  events [--since 7d] [--class C] [--follow] [--json] ...\n"
+		"  prune --older-than 90d [--dry-run]  delete old sends, events\n"
 		"default configuration file: %s\n", FM_DEFAULT_CONFIG);
 	exit(status);
 }
@@ -360,6 +367,18 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "key") == 0) {
 		status = cmd_key(cfg, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "suppression") == 0) {
+		status = become_db_owner(cfg->database) < 0 ? EX_NOPERM :
+			fm_ctl_suppression(cfg, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "stats") == 0) {
+		status = become_db_owner(cfg->database) < 0 ? EX_NOPERM :
+			fm_ctl_stats(cfg, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "events") == 0) {
+		status = become_db_owner(cfg->database) < 0 ? EX_NOPERM :
+			fm_ctl_events(cfg, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "prune") == 0) {
+		status = become_db_owner(cfg->database) < 0 ? EX_NOPERM :
+			fm_ctl_prune(cfg, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "dns") == 0) {
 		status = fm_ctl_dns(cfg, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "dkim") == 0) {

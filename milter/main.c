@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "autoconfig.h"
@@ -39,6 +40,7 @@
 
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static fm_config_t *cfg_current;
+static fm_store_t *store_current;	/* for rules after a reload */
 static volatile int milter_done;
 
 /*
@@ -137,6 +139,7 @@ reload(const char *path)
 		fm_log(LOG_WARNING, NULL, "Nameservers or DnsTimeout changed: "
 		       "takes effect at restart");
 	fm_log_set_level(cfg->log_level);
+	fm_store_set_rules(store_current, &cfg->rules);
 	fm_log(LOG_NOTICE, NULL, "reloaded %s: %zu sender domains, %d keys "
 	       "(signing key %d)", path, cfg->ndomains,
 	       fm_keyring_count(cfg->keys), fm_keyring_signing_id(cfg->keys));
@@ -299,11 +302,37 @@ milter_thread(void *arg)
 	return NULL;
 }
 
+/* retention - Retention: prune once a day, the first time a minute in */
+static void
+retention(time_t *next)
+{
+	fm_config_t *cfg;
+	time_t now = time(NULL);
+	long long n;
+	char err[512];
+
+	if (now < *next)
+		return;
+	*next = now + 86400;
+	cfg = current_config();
+	if (cfg->retention > 0) {
+		n = fm_store_prune(store_current, now - (time_t)cfg->retention, now,
+				   err, sizeof(err));
+		if (n < 0)
+			fm_log(LOG_ERR, NULL, "prune (Retention): %s", err);
+		else
+			fm_log(LOG_INFO, NULL, "prune (Retention %us): %lld rows "
+			       "removed", cfg->retention, n);
+	}
+	fm_config_unref(cfg);
+}
+
 /* serve - run the milter; the main thread waits for SIGHUP */
 static int
 serve(const char *path)
 {
 	struct timespec tick = {1, 0};
+	time_t next_prune = time(NULL) + 60;
 	pthread_t tid;
 	sigset_t hup;
 	int rc = MI_FAILURE;
@@ -314,9 +343,11 @@ serve(const char *path)
 		fm_log(LOG_ERR, NULL, "cannot start the milter thread");
 		return -1;
 	}
-	while (!__atomic_load_n(&milter_done, __ATOMIC_SEQ_CST))
+	while (!__atomic_load_n(&milter_done, __ATOMIC_SEQ_CST)) {
 		if (sigtimedwait(&hup, NULL, &tick) == SIGHUP)
 			reload(path);
+		retention(&next_prune);
+	}
 	pthread_join(tid, NULL);
 	return rc == MI_SUCCESS ? 0 : -1;
 }
@@ -382,6 +413,8 @@ run(const char *path, int foreground)
 		status = EX_CONFIG;
 		goto out;
 	}
+	store_current = store;
+	fm_store_set_rules(store, &cfg->rules);
 	fm_mlfi_init(store, pipeline, current_config);
 	fm_log(LOG_NOTICE, NULL, "%s starting: socket %s, %zu sender domains, "
 	       "%d keys (signing key %d), database %s", PACKAGE_STRING,

@@ -24,8 +24,18 @@
  * gconv module for ISO-2022-JP and friends around every conversion, which
  * costs more than the rest of the parse.
  *
+ * GMime is used so that it copies as little as it can: it reads the
+ * caller's buffer in place (a memory stream over it, not a copy), the
+ * parser persists that stream so that parts refer to their content in it,
+ * a part's content is read from there (decoded in one step when it is
+ * base64 or quoted-printable), and an embedded message's header block is
+ * taken as the message holds it. The text of a returned message's parts
+ * is never decoded. Each thread keeps one parser for all its messages.
+ * Hence the caller's buffer must stay until fm_mime_free().
+ *
  * Work is bounded by the FM_MIME_MAX_* limits in mime.h. Nothing here is
- * static and mutable after fm_mime_init(), so threads may parse at once.
+ * static and mutable after fm_mime_init() but each thread's own parser,
+ * so threads may parse at once.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* memmem */
@@ -45,6 +55,10 @@
 
 struct fm_mime {
 	GMimeMessage *msg;	/* NULL when GMime found no message */
+	GByteArray *bytes;	/* the message GMime reads, not copied */
+	const char *buf;	/* the same octets */
+	size_t len;
+	char *lf;		/* a copy with LF line ends, or NULL */
 	fm_part_t *parts;
 	size_t nparts;
 	unsigned flags;
@@ -64,6 +78,13 @@ static const char *const mime_pinned_charsets[] = {
 static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
 static int mime_init_status = -1;	/* written only under mime_once */
 static iconv_t mime_pinned[MIME_NPINNED];	/* likewise; never closed */
+static pthread_key_t mime_parser_key;	/* each thread's parser */
+
+/* mime_parser_drop - release a thread's parser when the thread ends */
+static void mime_parser_drop(void *parser)
+{
+	g_object_unref(parser);
+}
 
 /* mime_init_once - g_mime_init and pin the converters */
 static void mime_init_once(void)
@@ -73,6 +94,8 @@ static void mime_init_once(void)
 	g_mime_init();
 	for (i = 0; i < MIME_NPINNED; i++)
 		mime_pinned[i] = iconv_open("UTF-8", mime_pinned_charsets[i]);
+	if (pthread_key_create(&mime_parser_key, mime_parser_drop) != 0)
+		return;
 	mime_init_status = 0;
 }
 
@@ -84,12 +107,18 @@ int fm_mime_init(void)
 	return mime_init_status;
 }
 
-/* mime_clean - copy n octets to dst with LF line ends and no NUL */
+/* mime_clean - copy n octets to dst with LF line ends and no NUL (most
+ * text has neither CR nor NUL: it is copied as it is) */
 static size_t mime_clean(char *dst, const unsigned char *src, size_t n)
 {
-	size_t i, o = 0;
+	const unsigned char *cr = memchr(src, '\r', n), *nul;
+	size_t i, o;
 
-	for (i = 0; i < n; i++) {
+	nul = memchr(src, '\0', cr ? (size_t)(cr - src) : n);
+
+	i = nul ? (size_t)(nul - src) : cr ? (size_t)(cr - src) : n;
+	memcpy(dst, src, i);
+	for (o = i; i < n; i++) {
 		unsigned char c = src[i];
 
 		if (c == '\r') {
@@ -187,18 +216,83 @@ static int mime_needs_charset(const char *cs)
 	    g_ascii_strcasecmp(cs, "ascii") != 0;
 }
 
-/* mime_leaf - decode one leaf part and append it */
+/* mime_raw - the octets of a stream held in memory (a part's content:
+ * with the source stream persisted it is a slice of the message), or
+ * NULL when the stream is of another kind */
+static const char *mime_raw(GMimeStream *s, size_t *n)
+{
+	GByteArray *a;
+	gint64 end;
+
+	if (s == NULL || !GMIME_IS_STREAM_MEM(s) ||
+	    (a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s))) == NULL)
+		return NULL;
+	end = s->bound_end < 0 ? (gint64)a->len : s->bound_end;
+	if (s->bound_start < 0 || end < s->bound_start || end > (gint64)a->len)
+		return NULL;
+	*n = (size_t)(end - s->bound_start);
+	return (const char *)a->data + s->bound_start;
+}
+
+/* mime_add_text - append a text part, converted from charset cs to UTF-8
+ * when it needs that and GMime knows the charset */
+static int mime_add_text(fm_mime_t *m, fm_part_type_t type, const char *name,
+			 unsigned depth, unsigned level, int attachment,
+			 const char *cs, const char *src, size_t n)
+{
+	GMimeFilter *filter = NULL;
+	size_t outlen = n, pre;
+	char *out = (char *)src;
+	int ret;
+
+	if ((type == FM_PART_TEXT || type == FM_PART_HTML ||
+	     type == FM_PART_HEADERS) && mime_needs_charset(cs) &&
+	    (filter = g_mime_filter_charset_new(cs, "UTF-8")) != NULL)
+		g_mime_filter_complete(filter, out, n, 0, &out, &outlen, &pre);
+	ret = mime_add(m, type, name, depth, level, attachment,
+		       (const unsigned char *)out, outlen);
+	if (filter != NULL)
+		g_object_unref(filter);
+	return ret;
+}
+
+/* mime_leaf_stream - decode a part through GMime's streams and filters
+ * (content not in memory, uuencode) and append it */
+static int mime_leaf_stream(fm_mime_t *m, GMimeDataWrapper *w,
+			    fm_part_type_t type, const char *name,
+			    unsigned depth, unsigned level, int attachment,
+			    const char *cs)
+{
+	GMimeStream *mem = g_mime_stream_mem_new();
+	GByteArray *bytes;
+	int ret;
+
+	g_mime_data_wrapper_write_to_stream(w, mem);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	ret = mime_add_text(m, type, name, depth, level, attachment, cs,
+			    (const char *)bytes->data, bytes->len);
+	g_object_unref(mem);
+	return ret;
+}
+
+/*
+ * mime_leaf - decode one leaf part and append it. The content is read
+ * where the parser left it, in the message: no transfer encoding needs no
+ * copy, base64 and quoted-printable are decoded in one step; the rest
+ * goes through GMime's streams.
+ */
 static int mime_leaf(fm_mime_t *m, GMimeObject *obj, unsigned depth,
 		     unsigned level)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	GMimeContentDisposition *cd;
+	GMimeContentEncoding enc;
+	GMimeEncoding state;
 	GMimeDataWrapper *w;
-	GMimeStream *mem, *out;
-	GMimeFilter *filter;
-	GByteArray *bytes;
-	const char *name, *cs;
+	const char *name, *cs, *raw;
+	char *dec = NULL;
 	fm_part_type_t type;
+	size_t n;
 	int ret, attachment = 0;
 
 	type = mime_part_type(ct, &name);
@@ -212,37 +306,77 @@ static int mime_leaf(fm_mime_t *m, GMimeObject *obj, unsigned depth,
 	if ((w = g_mime_part_get_content(GMIME_PART(obj))) == NULL)
 		return mime_add(m, type, name, depth, level, attachment,
 				(const unsigned char *)"", 0);
-	mem = g_mime_stream_mem_new();
-	out = mem;
 	cs = ct ? g_mime_content_type_get_parameter(ct, "charset") : NULL;
-	if ((type == FM_PART_TEXT || type == FM_PART_HTML ||
-	     type == FM_PART_HEADERS) && mime_needs_charset(cs) &&
-	    (filter = g_mime_filter_charset_new(cs, "UTF-8")) != NULL) {
-		out = g_mime_stream_filter_new(mem);
-		g_mime_stream_filter_add(GMIME_STREAM_FILTER(out), filter);
-		g_object_unref(filter);
+	enc = g_mime_data_wrapper_get_encoding(w);
+	raw = mime_raw(g_mime_data_wrapper_get_stream(w), &n);
+	if (raw == NULL || enc == GMIME_CONTENT_ENCODING_UUENCODE)
+		return mime_leaf_stream(m, w, type, name, depth, level,
+					attachment, cs);
+	if (enc == GMIME_CONTENT_ENCODING_BASE64 ||
+	    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+		g_mime_encoding_init_decode(&state, enc);
+		dec = malloc(g_mime_encoding_outlen(&state, n) + 1);
+		if (dec == NULL)
+			return -1;
+		n = g_mime_encoding_step(&state, raw, n, dec);
+		raw = dec;
 	}
-	g_mime_data_wrapper_write_to_stream(w, out);
-	g_mime_stream_flush(out);
-	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	ret = mime_add(m, type, name, depth, level, attachment,
-		       bytes->data, bytes->len);
-	if (out != mem)
-		g_object_unref(out);
-	g_object_unref(mem);
+	ret = mime_add_text(m, type, name, depth, level, attachment, cs, raw,
+			    n);
+	free(dec);
 	return ret;
 }
 
-/* mime_embedded - append an embedded message's header block */
+/* mime_header_span - widen [*start, *end) to the header fields of obj as
+ * they stand in the message; 0, or -1 when one has no offset */
+static int mime_header_span(GMimeObject *obj, gint64 *start, gint64 *end)
+{
+	GMimeHeaderList *list;
+	int i, n;
+
+	if (obj == NULL)
+		return 0;
+	list = g_mime_object_get_header_list(obj);
+	n = list ? g_mime_header_list_get_count(list) : 0;
+	for (i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *rn = g_mime_header_get_raw_name(h);
+		const char *rv = g_mime_header_get_raw_value(h);
+		gint64 off = g_mime_header_get_offset(h), e;
+
+		if (off < 0 || rn == NULL || rv == NULL)
+			return -1;
+		e = off + (gint64)(strlen(rn) + 1 + strlen(rv));
+		if (*start < 0 || off < *start)
+			*start = off;
+		if (e > *end)
+			*end = e;
+	}
+	return 0;
+}
+
+/*
+ * mime_embedded - append an embedded message's header block: the
+ * message's fields and its body's Content fields, as the message holds
+ * them when GMime tells where (else as GMime writes them out)
+ */
 static int mime_embedded(fm_mime_t *m, GMimeMessage *inner, unsigned depth,
 			 unsigned level)
 {
+	gint64 start = -1, end = -1;
 	char *hdrs;
 	int ret;
 
 	if (inner == NULL)
 		return mime_add(m, FM_PART_MESSAGE, "message/rfc822", depth,
 				level, 0, (const unsigned char *)"", 0);
+	if (mime_header_span(GMIME_OBJECT(inner), &start, &end) == 0 &&
+	    mime_header_span(g_mime_message_get_mime_part(inner), &start,
+			     &end) == 0 &&
+	    start >= 0 && end >= start && (size_t)end <= m->len)
+		return mime_add(m, FM_PART_MESSAGE, "message/rfc822", depth,
+				level, 0, (const unsigned char *)m->buf + start,
+				(size_t)(end - start));
 	hdrs = g_mime_object_get_headers(GMIME_OBJECT(inner), NULL);
 	ret = mime_add(m, FM_PART_MESSAGE, "message/rfc822", depth, level, 0,
 		       (const unsigned char *)(hdrs ? hdrs : ""),
@@ -345,13 +479,55 @@ static int lone_cr(const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * mime_stream - a memory stream over the message that does not copy it:
+ * GMime reads the octets where they are, and the parts it makes refer to
+ * them (the parser persists the stream), so they must stay until
+ * fm_mime_free()
+ */
+static GMimeStream *mime_stream(fm_mime_t *m)
+{
+	static char empty[1];
+	GMimeStream *stream;
+
+	m->bytes = g_byte_array_new_take((guint8 *)(m->len ? m->buf : empty),
+					 m->len);
+	stream = g_mime_stream_mem_new_with_byte_array(m->bytes);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	return stream;
+}
+
+/* mime_parser - the thread's parser (made on first use), or a new one
+ * when it cannot be kept */
+static GMimeParser *mime_parser(void)
+{
+	GMimeParser *parser = pthread_getspecific(mime_parser_key);
+
+	if (parser == NULL) {
+		parser = g_mime_parser_new();
+		if (pthread_setspecific(mime_parser_key, parser) != 0) {
+			g_object_unref(parser);
+			parser = g_mime_parser_new();
+		}
+	}
+	return parser;
+}
+
+/* mime_parser_done - release a parser that is not the thread's (the
+ * thread's keeps a reference to the last stream until its next parse,
+ * and never reads it) */
+static void mime_parser_done(GMimeParser *parser)
+{
+	if (parser != pthread_getspecific(mime_parser_key))
+		g_object_unref(parser);
+}
+
 /* fm_mime_parse - parse a message held in memory */
 fm_mime_t *fm_mime_parse(const char *buf, size_t len)
 {
-	GMimeStream *stream = NULL;
-	GMimeParser *parser = NULL;
+	GMimeStream *stream;
+	GMimeParser *parser;
 	GMimeObject *body = NULL;
-	char *lf = NULL;
 	fm_mime_t *m;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
@@ -364,26 +540,28 @@ fm_mime_t *fm_mime_parse(const char *buf, size_t len)
 	}
 	if (len > 0 && lone_cr(buf, len)) {
 		/* CR line ends: hand GMime a copy with LF line ends */
-		if ((lf = malloc(len + 1)) == NULL) {
+		if ((m->lf = malloc(len + 1)) == NULL) {
 			free(m);
 			return NULL;
 		}
-		len = mime_clean(lf, (const unsigned char *)buf, len);
-		buf = lf;
+		len = mime_clean(m->lf, (const unsigned char *)buf, len);
+		buf = m->lf;
 	}
-	stream = g_mime_stream_mem_new_with_buffer(len ? buf : "", len);
-	free(lf);
-	parser = g_mime_parser_new_with_stream(stream);
+	m->buf = buf;
+	m->len = len;
+	stream = mime_stream(m);
+	parser = mime_parser();
+	g_mime_parser_init_with_stream(parser, stream);
 	m->msg = g_mime_parser_construct_message(parser, NULL);
 	if (m->msg != NULL)
 		body = g_mime_message_get_mime_part(m->msg);
 	mime_top_type(m, body);
+	mime_parser_done(parser);
+	g_object_unref(stream);
 	if (mime_walk(m, body, 0, 0) < 0) {
 		fm_mime_free(m);
 		m = NULL;
 	}
-	g_object_unref(parser);
-	g_object_unref(stream);
 	return m;
 }
 
@@ -449,6 +627,9 @@ void fm_mime_free(fm_mime_t *m)
 	free(m->parts);
 	if (m->msg != NULL)
 		g_object_unref(m->msg);
+	if (m->bytes != NULL)	/* the octets are the caller's */
+		g_byte_array_free(m->bytes, FALSE);
+	free(m->lf);
 	free(m);
 }
 

@@ -19,10 +19,9 @@
 #include "eventlog.h"
 #include "inbound.h"
 #include "mlfi.h"
+#include "outbound.h"
 #include "pipeline.h"
 #include "rewrite.h"
-
-#define DUP_RETRIES 8
 
 static fm_store_t *mlfi_store;
 static fm_pipeline_t *mlfi_pipeline;
@@ -174,9 +173,23 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
 	fm_conn_t *conn = conn_of(ctx);
 	fm_rcpt_check_t chk;
+	const fm_domain_t *dom;
 
 	if (conn == NULL || conn->cfg == NULL)
 		return tempfail(ctx, "Internal error: no message state");
+	if (conn->cfg->reject_suppressed && fm_outbound_decide(conn, &dom) ==
+	    FM_REWRITE_YES) {
+		switch (fm_outbound_suppressed(mlfi_store, conn, argv[0])) {
+		case FM_SUPP_YES:
+			smfi_setreply(ctx, "550", "5.1.1", conn->cfg->reject_text);
+			return SMFIS_REJECT;
+		case FM_SUPP_ERROR:
+			return tempfail(ctx, "Cannot check the recipient now; try "
+					"again later");
+		case FM_SUPP_NO:
+			break;
+		}
+	}
 	switch (fm_inbound_check_rcpt(conn->cfg, argv[0], time(NULL), &chk)) {
 	case FM_RCPT_REJECT:
 		return reject_rcpt(ctx, conn, argv[0], &chk);
@@ -231,87 +244,6 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	    fm_inmsg_body(conn->inmsg, chunk, len) < 0)
 		conn->msg.inbound_failed = 1;
 	return conn->noreply_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-}
-
-/* log_rewrite - the one event line of a rewrite */
-static void
-log_rewrite(const fm_conn_t *conn, const char *code, const char *sender,
-	    const char *newaddr)
-{
-	const fm_config_t *cfg = conn->cfg;
-	const fm_msg_t *msg = &conn->msg;
-	char line[2048], key[96];
-	fm_kv_t kv;
-	size_t i;
-
-	fm_kv_init(&kv, line, sizeof(line));
-	fm_kv_word(&kv, "rewrite");
-	fm_kv_str(&kv, "code", code);
-	fm_kv_addr(&kv, "sender", sender);
-	fm_kv_str(&kv, "feedback", newaddr);
-	fm_kv_num(&kv, "nrcpt", (long long)msg->nrcpts);
-	if (msg->msgid != NULL)
-		fm_kv_str(&kv, "msgid", msg->msgid);
-	fm_kv_str(&kv, "client", conn->client);
-	if (msg->sasl_user != NULL)
-		fm_kv_str(&kv, "sasl", msg->sasl_user);
-	if (msg->local_submission)
-		fm_kv_str(&kv, "submission", "local");
-	for (i = 0; i < cfg->nident_headers; i++)
-		if (msg->ident_values[i] != NULL) {
-			snprintf(key, sizeof(key), "ident.%s",
-				 cfg->ident_headers[i]);
-			fm_kv_str(&kv, key, msg->ident_values[i]);
-		}
-	fm_log(LOG_INFO, msg->qid, "%s", line);
-}
-
-/* record_send - make a code and commit its send record; 0 or -1 */
-static int
-record_send(const fm_conn_t *conn, const fm_domain_t *dom,
-	    const char *sender, char code[FM_CODE_LEN + 1])
-{
-	const fm_config_t *cfg = conn->cfg;
-	const fm_msg_t *msg = &conn->msg;
-	fm_store_status_t st = FM_STORE_ERR;
-	char err[512] = "", line[1024];
-	fm_send_t send;
-	fm_kv_t kv;
-	int tries;
-
-	memset(&send, 0, sizeof(send));
-	send.feedback_domain = dom->feedback;
-	send.created = time(NULL);
-	send.sender = sender;
-	send.msgid = msg->msgid;
-	send.queue_id = msg->qid[0] ? msg->qid : NULL;
-	send.client_addr = conn->have_addr ? conn->client : NULL;
-	send.sasl_user = msg->sasl_user;
-	send.rcpts = (const char *const *)msg->rcpts;
-	send.nrcpts = msg->nrcpts;
-	send.ident_names = (const char *const *)cfg->ident_headers;
-	send.ident_values = (const char *const *)msg->ident_values;
-	send.nidents = msg->ident_values ? cfg->nident_headers : 0;
-	for (tries = 0; tries < DUP_RETRIES; tries++) {
-		if (fm_code_encode(cfg->keys, dom->feedback, send.created,
-				   fm_code_random_id(), code) < 0) {
-			snprintf(err, sizeof(err), "cannot make a code");
-			break;
-		}
-		send.code = code;
-		if ((st = fm_store_add_send(mlfi_store, &send, err,
-					    sizeof(err))) != FM_STORE_DUP)
-			break;
-	}
-	if (st == FM_STORE_OK)
-		return 0;
-	fm_kv_init(&kv, line, sizeof(line));
-	fm_kv_word(&kv, "tempfail");
-	fm_kv_str(&kv, "reason", "store");
-	fm_kv_addr(&kv, "sender", sender);
-	fm_kv_str(&kv, "error", st == FM_STORE_DUP ? "no free code" : err);
-	fm_log(LOG_ERR, msg->qid[0] ? msg->qid : NULL, "%s", line);
-	return -1;
 }
 
 /* strip_ident_headers - remove every occurrence of the identity headers */
@@ -377,7 +309,6 @@ mlfi_eom(SMFICTX *ctx)
 	char sender[FM_ADDR_MAX], newaddr[FM_ADDR_MAX], code[FM_CODE_LEN + 1];
 	const fm_domain_t *dom;
 	fm_rewrite_t verdict;
-	fm_trust_t trust;
 	const char *qid;
 	int bracketed;
 
@@ -387,18 +318,14 @@ mlfi_eom(SMFICTX *ctx)
 	qid = conn->msg.qid[0] ? conn->msg.qid : NULL;
 	if (conn->msg.inbound)
 		return inbound_eom(ctx, conn);
-	trust.addr_trusted = conn->have_addr &&
-		fm_config_trusted_addr(conn->cfg, (const struct sockaddr *)&conn->addr);
-	trust.authenticated = conn->msg.sasl_user != NULL;
-	trust.local_submission = conn->msg.local_submission;
-	verdict = fm_rewrite_decide(conn->cfg, conn->msg.sender, &trust, &dom);
+	verdict = fm_outbound_decide(conn, &dom);
 	if (verdict != FM_REWRITE_YES) {
 		fm_log(LOG_DEBUG, qid, "skip reason=%s client=%s",
 		       fm_rewrite_str(verdict), conn->client);
 		return SMFIS_CONTINUE;
 	}
 	if (fm_addr_strip(conn->msg.sender, sender, sizeof(sender), &bracketed) < 0 ||
-	    record_send(conn, dom, sender, code) < 0)
+	    fm_outbound_record(mlfi_store, conn, dom, sender, code) < 0)
 		return tempfail(ctx, "Cannot record the message now; try again later");
 	if (fm_rewrite_address(code, dom, newaddr, sizeof(newaddr)) < 0 ||
 	    smfi_chgfrom(ctx, newaddr, NULL) != MI_SUCCESS) {
@@ -409,7 +336,7 @@ mlfi_eom(SMFICTX *ctx)
 	if (strip_ident_headers(ctx, conn) < 0)
 		fm_log(LOG_WARNING, qid, "identity headers not removed: the MTA "
 		       "refused the change");
-	log_rewrite(conn, code, sender, newaddr);
+	fm_outbound_log(conn, code, sender, newaddr);
 	return SMFIS_CONTINUE;
 }
 

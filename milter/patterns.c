@@ -4,7 +4,7 @@
  * This file is data only. Each row is one pattern: lowercase text in which
  * one space stands for any run of white space and '*' for any text in
  * between (at most FM_MATCH_GAP octets; see fm_matcher_new in
- * classify.c), then what the row means, then a note naming what covers
+ * match.c), then what the row means, then a note naming what covers
  * it: a corpus file ("bsd/NAME.eml" under sisimai/ of the corpus, which
  * tests/corpus/test_corpus checks holds the pattern), or "test_classify"
  * or "test_report", the unit test that runs every row so marked on text

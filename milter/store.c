@@ -7,7 +7,9 @@
  * feedbackctl. This file holds what every kind of record shares: opening,
  * the schema, the writer thread with its group-commit queue, the read lock,
  * closing. store_send.c holds the send records, store_event.c the events,
- * store_row.c copies query results out; store_int.h is what they share.
+ * store_suppress.c the suppressions and pruning, store_stats.c the
+ * statistics, store_row.c copies query results out; store_int.h is what
+ * they share.
  *
  * Usage:
  *
@@ -60,7 +62,9 @@
  * Schema. PRAGMA user_version holds the schema version. store_steps[] lists
  * the migrations in order; opening read-write applies each step newer than
  * the database in its own transaction. To change the schema, append a step.
- * A database newer than this build is refused.
+ * A database newer than this build is refused. Version 1: sends; 2:
+ * events; 3: suppressions, and the index that counts a recipient's recent
+ * events of a class for the follow-up rules.
  *
  * The writer thread blocks all signals, so it never takes a signal meant
  * for libmilter's signal thread. Open the store after any fork() (threads
@@ -147,6 +151,19 @@ static const struct store_step store_steps[] = {
 	 " selector TEXT,"
 	 " result TEXT,"
 	 " PRIMARY KEY (event_id, idx));"},
+	{3,
+	 "CREATE TABLE suppressions ("
+	 " address TEXT PRIMARY KEY COLLATE NOCASE,"
+	 " reason TEXT,"
+	 " class TEXT,"
+	 " event_id INTEGER REFERENCES events(id) ON DELETE SET NULL,"
+	 " created INTEGER NOT NULL,"
+	 " expires INTEGER,"
+	 " source TEXT NOT NULL CHECK (source IN ('rule', 'operator')));"
+	 "CREATE INDEX suppressions_event_id ON suppressions(event_id);"
+	 "CREATE INDEX suppressions_expires ON suppressions(expires);"
+	 "CREATE INDEX events_rcpt_class_created ON events"
+	 "(recipient COLLATE NOCASE, class, created, send_id);"},
 };
 
 #define STORE_NSTEPS (sizeof(store_steps) / sizeof(store_steps[0]))
@@ -534,9 +551,12 @@ static int store_start_writer(fm_store_t *st, char *err, size_t errlen)
 /* store_free - release everything; the writer thread must be stopped */
 static void store_free(fm_store_t *st)
 {
+	store_finalize(st->rstats, RT_COUNT);
+	store_finalize(st->rsupp, RX_COUNT);
 	store_finalize(st->revent, RE_COUNT);
 	store_finalize(st->rsend, RS_COUNT);
 	store_finalize(st->rst, R_COUNT);
+	store_finalize(st->wsupp, WX_COUNT);
 	store_finalize(st->wevent, WE_COUNT);
 	store_finalize(st->wsend, WS_COUNT);
 	store_finalize(st->wst, W_COUNT);
@@ -595,7 +615,9 @@ static int store_open_writer(fm_store_t *st, char *err, size_t errlen)
 	    store_prepare(st, st->wdb, store_send_wsql, st->wsend, WS_COUNT,
 			  err, errlen) != 0 ||
 	    store_prepare(st, st->wdb, store_event_wsql, st->wevent,
-			  WE_COUNT, err, errlen) != 0)
+			  WE_COUNT, err, errlen) != 0 ||
+	    store_prepare(st, st->wdb, store_suppress_wsql, st->wsupp,
+			  WX_COUNT, err, errlen) != 0)
 		return -1;
 	return 0;
 }
@@ -626,7 +648,11 @@ static int store_open_reader(fm_store_t *st, char *err, size_t errlen)
 	    store_prepare(st, st->rdb, store_send_rsql, st->rsend, RS_COUNT,
 			  err, errlen) != 0 ||
 	    store_prepare(st, st->rdb, store_event_rsql, st->revent,
-			  RE_COUNT, err, errlen) != 0)
+			  RE_COUNT, err, errlen) != 0 ||
+	    store_prepare(st, st->rdb, store_suppress_rsql, st->rsupp,
+			  RX_COUNT, err, errlen) != 0 ||
+	    store_prepare(st, st->rdb, store_stats_rsql, st->rstats,
+			  RT_COUNT, err, errlen) != 0)
 		return -1;
 	return 0;
 }

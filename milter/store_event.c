@@ -7,8 +7,10 @@
  * together or not at all, with the same durability and waiting as a send.
  * The insert (store_event_insert) runs on the writer thread inside the
  * request's savepoint; it links each event to its send by looking the code
- * up in the same statement, and stores every DKIM signature's result in
- * event_sigs.
+ * up in the same statement, stores every DKIM signature's result in
+ * event_sigs, and applies the follow-up rules to each event
+ * (store_suppress.c), so an event and the suppression it causes commit or
+ * roll back together.
  *
  *	fm_event_t ev[2] = {{.code = code, .verified = 1, .cls = "hard",
  *			     ...}, ...};
@@ -161,12 +163,17 @@ static int store_event_sig_rows(fm_store_t *st, const fm_event_t *ev,
 	return rc;
 }
 
-/* store_event_row - insert one event and its signatures */
-static int store_event_row(fm_store_t *st, const fm_event_t *ev)
+/*
+ * store_event_row - insert one event and its signatures, then apply the
+ * follow-up rules (NULL: none) to it
+ */
+static int store_event_row(fm_store_t *st, const fm_event_t *ev,
+			   const fm_rules_t *rules)
 {
 	sqlite3_stmt *q = st->wevent[WE_EVENT];
 	const char **text[EVENT_NTEXT];
 	fm_event_t e = *ev;
+	sqlite3_int64 id;
 	int i, rc;
 
 	store_event_fields(&e, text);
@@ -184,20 +191,23 @@ static int store_event_row(fm_store_t *st, const fm_event_t *ev)
 	sqlite3_clear_bindings(q);
 	if (rc != SQLITE_DONE)
 		return rc;
-	return store_event_sig_rows(st, ev,
-				    sqlite3_last_insert_rowid(st->wdb));
+	id = sqlite3_last_insert_rowid(st->wdb);
+	if ((rc = store_event_sig_rows(st, ev, id)) != SQLITE_OK)
+		return rc;
+	return rules ? store_suppress_apply(st, rules, ev, id) : SQLITE_OK;
 }
 
 /* store_event_insert - the writer's insert of one message's events */
 static void store_event_insert(fm_store_t *st, struct store_req *r)
 {
 	const fm_event_t *ev = r->rec;
+	fm_rules_t rules;
 	char what[96];
 	size_t i;
-	int rc = SQLITE_OK;
+	int rc = SQLITE_OK, have_rules = store_suppress_rules(st, &rules);
 
 	for (i = 0; i < r->nrec && rc == SQLITE_OK; i++)
-		rc = store_event_row(st, &ev[i]);
+		rc = store_event_row(st, &ev[i], have_rules ? &rules : NULL);
 	if (rc == SQLITE_OK) {
 		r->status = FM_STORE_OK;
 		return;

@@ -7,8 +7,11 @@
  * statements at open but knows nothing about what a request inserts.
  * store_send.c and store_event.c each own one kind of record: the SQL of
  * their statements, the insert the writer thread runs for their requests,
- * and their queries. store_row.c copies query results into records that
- * outlive their statements.
+ * and their queries. store_suppress.c owns the suppressions (the follow-up
+ * rules applied to each recorded event, the operator's entries, the
+ * lookup at RCPT time) and pruning; store_stats.c the statistics.
+ * store_row.c copies query results into records that outlive their
+ * statements.
  *
  * A kind of record fills a struct store_req (its insert function, the
  * caller's records) and calls store_submit(), which queues it and sleeps
@@ -26,6 +29,7 @@
 
 #include <sqlite3.h>
 
+#include "rules.h"
 #include "store.h"
 
 /* Writer statements of store.c: the transaction around each batch. */
@@ -56,10 +60,27 @@ enum {
 	RE_CLASS, RE_CLASS_ASC, RE_SINCE, RE_SINCE_ASC, RE_SIGS, RE_COUNT
 };
 
+/* Writer and reader statements of store_suppress.c. */
+enum {
+	WX_COUNT_RECENT, WX_RULE, WX_OPERATOR, WX_DELETE, WX_PRUNE_EVENTS,
+	WX_PRUNE_SENDS, WX_PRUNE_EXPIRED, WX_COUNT
+};
+enum {
+	RX_LOOKUP, RX_ACTIVE, RX_ALL, RX_COUNT
+};
+
+/* Reader statements of store_stats.c, one per fm_stats_by_t. */
+enum {
+	RT_TOTAL, RT_DAY, RT_DOMAIN, RT_CLASS, RT_REASON, RT_COUNT
+};
+
 extern const char *const store_send_wsql[WS_COUNT];
 extern const char *const store_send_rsql[RS_COUNT];
 extern const char *const store_event_wsql[WE_COUNT];
 extern const char *const store_event_rsql[RE_COUNT];
+extern const char *const store_suppress_wsql[WX_COUNT];
+extern const char *const store_suppress_rsql[RX_COUNT];
+extern const char *const store_stats_rsql[RT_COUNT];
 
 struct store_req;
 
@@ -94,6 +115,7 @@ struct fm_store {
 	sqlite3_stmt *wst[W_COUNT];
 	sqlite3_stmt *wsend[WS_COUNT];
 	sqlite3_stmt *wevent[WE_COUNT];
+	sqlite3_stmt *wsupp[WX_COUNT];
 	char wmsg[512];			/* batch-wide error, writer only */
 	pthread_t writer;
 	int writer_started;
@@ -107,6 +129,8 @@ struct fm_store {
 	size_t pending;			/* callers not yet returned */
 	unsigned long commits;
 	unsigned long records;
+	int have_rules;			/* fm_store_set_rules() gave some */
+	fm_rules_t rules;		/* the writer takes a copy per request */
 
 	/* reader side: rdb and its statements are used under rmu */
 	pthread_mutex_t rmu;
@@ -114,6 +138,8 @@ struct fm_store {
 	sqlite3_stmt *rst[R_COUNT];
 	sqlite3_stmt *rsend[RS_COUNT];
 	sqlite3_stmt *revent[RE_COUNT];
+	sqlite3_stmt *rsupp[RX_COUNT];
+	sqlite3_stmt *rstats[RT_COUNT];
 };
 
 /*
@@ -141,6 +167,11 @@ size_t store_col_size(sqlite3_stmt *q, int col);
 int store_measure(sqlite3_stmt *q, int ncols, size_t *rows, size_t *bytes);
 int store_copy_rows(sqlite3_stmt *q, int ncols, size_t rows, char **ptrs,
 		    char **pp);
+
+/* store_suppress.c */
+int store_suppress_rules(fm_store_t *st, fm_rules_t *rules);
+int store_suppress_apply(fm_store_t *st, const fm_rules_t *rules,
+			 const fm_event_t *ev, sqlite3_int64 event_id);
 
 /* store_send.c */
 int store_send_fill(fm_store_t *st, sqlite3_stmt *qs, int base,

@@ -13,10 +13,9 @@
  * With -m it measures the MIME step alone (fm_mime_parse), for
  * comparison. Build with optimisation, for example:
  *
- *	gcc -std=gnu11 -O2 -Iinclude $(pkg-config --cflags gmime-3.0) \
- *	    -o bench_parse tests/bench/bench_parse.c milter/mime.c \
- *	    milter/report.c milter/classify.c milter/patterns.c \
- *	    $(pkg-config --libs gmime-3.0) -lpthread
+ *	make -C tests bench_parse
+ *
+ * (PARSER_SOURCES in tests/Makefile.am lists the parser's files).
  */
 #include <dirent.h>
 #include <stdio.h>

@@ -4,14 +4,12 @@
  * Feeds arbitrary octets to fm_report_parse() (GMime, report fields,
  * classification) and checks what every result promises: the strings are
  * there, NUL-terminated, valid UTF-8 without control octets, within their
- * size limits, and the recipients within FM_REPORT_MAX_RCPTS. Build and
- * run, with the corpus as seeds copied to a scratch folder:
+ * size limits, and the recipients within FM_REPORT_MAX_RCPTS. Build it
+ * with clang (make -C tests fuzz-parse: the parser's files are
+ * PARSER_SOURCES in tests/Makefile.am) and run it with the corpus as
+ * seeds copied to a scratch folder:
  *
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *	    $(pkg-config --cflags gmime-3.0) -o fuzz_parse \
- *	    tests/fuzz/fuzz_parse.c milter/mime.c milter/report.c \
- *	    milter/classify.c milter/patterns.c \
- *	    $(pkg-config --libs gmime-3.0) -lpthread
+ *	make -C tests fuzz-parse
  *	cp -r ../shared/corpus/sisimai/bsd /tmp/seeds
  *	./fuzz_parse -max_len=65536 -max_total_time=600 /tmp/seeds
  *

@@ -1,7 +1,8 @@
 /*
  * test_classify - unit tests for the classifier and its pattern tables
  *
- * Links only milter/classify.c, milter/patterns.c and cmocka. The cases
+ * Links only the classifier (milter/classify.c, classify_find.c, match.c),
+ * milter/patterns.c and cmocka. The cases
  * are rows of {label, input, want}: class, reason and status decisions,
  * the status, reply code and command finders, the matcher, and checks of
  * the tables themselves (every row well formed; every row whose note says

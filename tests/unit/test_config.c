@@ -37,7 +37,8 @@ static const char *const option_names[] = {
 	"RequireAuthentication", "Nameservers", "DnsTimeout", "AuthservID",
 	"MaxInboundSize", "MXHost", "CnameTarget", "SpfInclude",
 	"OutboundAddresses", "DkimSelector", "DkimKeyFile", "DmarcReport",
-	"Database", "DatabaseBusyTimeout",
+	"SuppressionRule", "SuppressionExpiry", "RejectSuppressed",
+	"RejectSuppressedText", "Retention", "Database", "DatabaseBusyTimeout",
 };
 #define NOPTION_NAMES (sizeof(option_names) / sizeof(option_names[0]))
 
@@ -597,6 +598,25 @@ static void test_errors(void **state)
 		 NAME ":2: DkimKeyFile: \"dkim.pem\" is not an absolute path"},
 		{"dmarc report", SD "DmarcReport mailto:dmarc\n",
 		 NAME ":2: DmarcReport: \"mailto:dmarc\" is not a mail address"},
+		{"rule word", SD "SuppressionRule hard=soon\n",
+		 NAME ":2: SuppressionRule: \"soon\" is not never, now or "
+		 "COUNT/WINDOW (such as 3/7d)"},
+		{"rule class", SD "SuppressionRule bounce=now\n",
+		 NAME ":2: SuppressionRule: \"bounce\" is not a class (hard, soft, "
+		 "delayed, autoreply, complaint, delivered, unknown)"},
+		{"rule pair", SD "SuppressionRule now\n",
+		 NAME ":2: SuppressionRule: \"now\" is not CLASS=VALUE"},
+		{"rule window", SD "SuppressionRule soft=3/10s\n",
+		 NAME ":2: SuppressionRule: \"3/10s\": the window must be from 1m "
+		 "to 366d"},
+		{"expiry value", SD "SuppressionExpiry soft=forever\n",
+		 NAME ":2: SuppressionExpiry: \"forever\" is not a duration (a "
+		 "number with s, m, h, d or w)"},
+		{"reject text", SD "RejectSuppressedText 100%\n",
+		 NAME ":2: RejectSuppressedText: the text must be printable ASCII "
+		 "without %"},
+		{"retention", SD "Retention 1h\n",
+		 NAME ":2: Retention: \"1h\" is out of range (1d to 3660d, or none)"},
 		{"max inbound unit", SD "MaxInboundSize 10G\n",
 		 NAME ":2: MaxInboundSize: \"10G\" is not a size from 64k to 256M"},
 		/* facility and level */
@@ -1057,6 +1077,7 @@ static void test_write_man(void **state)
 	 * UserID, PidFile, Nameservers, AuthservID, CnameTarget, SpfInclude,
 	 * DkimKeyFile and DmarcReport do not */
 	assert_int_equal(count_of(man, "May be repeated; no default.\n"), 4);
+	assert_non_null(strstr(man, ".It Cm SuppressionRule Ar class=rule ...\n"));
 	assert_int_equal(count_of(man, ".Pp\nNo default.\n"), 8);
 	free(man);
 }
@@ -1105,6 +1126,30 @@ static void test_inbound_options(void **state)
 	assert_string_equal(cfg->dkim_selector, "sel-2026");
 	assert_string_equal(cfg->dkim_key_file, "/etc/fm/dkim.pem");
 	assert_string_equal(cfg->dmarc_rua, "dmarc@example.net");
+	fm_config_unref(cfg);
+	cfg = parse_ok("rule defaults", SD);
+	assert_int_equal(cfg->rules.rule[1].kind, FM_RULE_NOW);	/* hard */
+	assert_int_equal(cfg->rules.rule[2].kind, FM_RULE_THRESHOLD);	/* soft */
+	assert_int_equal(cfg->rules.rule[2].count, 3);
+	assert_int_equal(cfg->rules.rule[2].window, 7 * 86400);
+	assert_int_equal(cfg->rules.rule[2].expiry, 30 * 86400);
+	assert_int_equal(cfg->rules.rule[1].expiry, 0);
+	assert_int_equal(cfg->rules.rule[5].kind, FM_RULE_NOW);	/* complaint */
+	assert_int_equal(cfg->rules.rule[3].kind, FM_RULE_NEVER);	/* delayed */
+	assert_int_equal(cfg->reject_suppressed, 0);
+	assert_int_equal(cfg->retention, 0);
+	fm_config_unref(cfg);
+	cfg = parse_ok("rules", SD "SuppressionRule soft=5/2d\n"
+		       "SuppressionRule delayed=10/1d\nSuppressionExpiry hard=90d\n"
+		       "RejectSuppressed yes\nRetention 90d\n");
+	assert_int_equal(cfg->rules.rule[2].count, 5);
+	assert_int_equal(cfg->rules.rule[2].window, 2 * 86400);
+	assert_int_equal(cfg->rules.rule[1].kind, FM_RULE_NOW);	/* kept */
+	assert_int_equal(cfg->rules.rule[3].kind, FM_RULE_THRESHOLD);
+	assert_int_equal(cfg->rules.rule[1].expiry, 90 * 86400);
+	assert_int_equal(cfg->rules.rule[2].expiry, 30 * 86400);	/* kept */
+	assert_int_equal(cfg->reject_suppressed, 1);
+	assert_int_equal(cfg->retention, 90 * 86400);
 	fm_config_unref(cfg);
 	cfg = parse_ok("accept all", SD "InboundAction accept hard=discard\n");
 	assert_int_equal(cfg->inbound_accept[0], 1);

@@ -242,8 +242,8 @@ static void test_open_creates_schema(void **state)
 				    " 'events_recipient',"
 				    " 'events_class_created')"), 6);
 	assert_int_equal(ts_sql_int(d->db, "SELECT count(*) FROM sqlite_master"
-				    " WHERE sql LIKE"
-				    " '%recipient COLLATE NOCASE%'"), 1);
+				    " WHERE name = 'events_recipient' AND sql"
+				    " LIKE '%recipient COLLATE NOCASE%'"), 1);
 	fm_store_close(st);
 	/* WAL mode is persistent in the file */
 	assert_int_equal(ts_sql_int(d->db, "SELECT journal_mode = 'wal' FROM "
