@@ -501,9 +501,11 @@ static GMimeStream *mime_stream(fm_mime_t *m)
  * when it cannot be kept */
 static GMimeParser *mime_parser(void)
 {
-	GMimeParser *parser = pthread_getspecific(mime_parser_key);
+	GMimeParser *parser;
 
-	if (parser == NULL) {
+	if (mime_init_status != 0)	/* no key: fm_mime_init() not run */
+		return g_mime_parser_new();
+	if ((parser = pthread_getspecific(mime_parser_key)) == NULL) {
 		parser = g_mime_parser_new();
 		if (pthread_setspecific(mime_parser_key, parser) != 0) {
 			g_object_unref(parser);
@@ -518,7 +520,8 @@ static GMimeParser *mime_parser(void)
  * and never reads it) */
 static void mime_parser_done(GMimeParser *parser)
 {
-	if (parser != pthread_getspecific(mime_parser_key))
+	if (mime_init_status != 0 ||
+	    parser != pthread_getspecific(mime_parser_key))
 		g_object_unref(parser);
 }
 

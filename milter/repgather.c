@@ -198,7 +198,6 @@ void repgather(rep_t *r)
 		r->skip[2] = repaddr_copy(r, v, v + strlen(v));
 	if ((v = fm_mime_header(r->m, "To")) != NULL)
 		r->skip[3] = repaddr_copy(r, v, v + strlen(v));
-	r->out->subject = repmem_copy(r, str0(fm_mime_header(r->m, "Subject")),
-				      strlen(str0(fm_mime_header(r->m,
-								 "Subject"))));
+	v = str0(fm_mime_header(r->m, "Subject"));
+	r->out->subject = repmem_copy(r, v, strlen(v));
 }

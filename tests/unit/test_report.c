@@ -1,14 +1,15 @@
 /*
  * test_report - unit tests for the report pipeline (fm_report_parse)
  *
- * Links milter/report.c, mime.c, classify.c, patterns.c, GMime and cmocka.
- * Each case is a small message written out below and the result it must
- * give: {label, message, want kind, want recipients as "addr class reason
- * status" lines}. Line ends are LF in the text; cases run again with CR LF
- * and with CR alone and must give the same result. Hostile input (NUL
- * octets, invalid UTF-8, too many recipients or parts, deep nesting, long
- * lines) must give a defined result within the limits of report.h, and
- * inputs the fuzzer once crashed on stay here as regression cases.
+ * Links the parser (PARSER_SOURCES in tests/Makefile.am), GMime and
+ * cmocka. Each case is a small message written out below and the result
+ * it must give: {label, message, want kind, want recipients as "addr
+ * class reason status" lines}. Line ends are LF in the text; cases run
+ * again with CR LF and with CR alone and must give the same result.
+ * Hostile input (NUL octets, invalid UTF-8, too many recipients or parts,
+ * deep nesting, long lines) must give a defined result within the limits
+ * of report.h, and inputs the fuzzer once crashed on stay here as
+ * regression cases.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -289,6 +290,56 @@ static void test_fields(void **state)
 	assert_string_equal(r.orig_message_id, "<send-3@example.nl>");
 	assert_string_equal(r.rcpts[0].command, "RCPT");
 	fm_report_free(&r);
+}
+
+/*
+ * test_mime_content - a quoted-printable ISO-8859-1 part decoded and
+ * converted, the returned message's header block as the message holds it
+ * (folded, its Content-Type among the others), and the caller's octets,
+ * which GMime reads in place, left as they were
+ */
+static void test_mime_content(void **state)
+{
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.org\n"
+	    "To: b0k7q2m9x4ha3c8rtw@feedback.example.nl\n"
+	    "Subject: Mail delivery failed\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"BB\"\n\n"
+	    "--BB\nContent-Type: text/plain; charset=iso-8859-1\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\n"
+	    "This message was created automatically by mail delivery "
+	    "software.\n\n  bob@remote.example\n"
+	    "    Empf=E4nger unbekannt: user unknown\n\n"
+	    "--BB\nContent-Type: message/rfc822\n\n"
+	    "Return-Path: <b0k7q2m9x4ha3c8rtw@feedback.example.nl>\n"
+	    "Content-Type: text/plain\nMessage-ID:\n <send-9@example.nl>\n"
+	    "Subject: Hello\n\nHello.\n--BB--\n";
+	char *copy = strdup(msg);
+	const fm_part_t *p;
+	fm_report_t r;
+	fm_mime_t *m;
+
+	(void)state;
+	assert_non_null(copy);
+	assert_int_equal(fm_report_parse(copy, strlen(copy), &r),
+			 FM_REPORT_OK);
+	assert_int_equal(r.nrcpts, 1);
+	assert_string_equal(r.rcpts[0].recipient, "bob@remote.example");
+	assert_string_equal(r.rcpts[0].diagnostic,
+			    "Empf\xc3\xa4nger unbekannt: user unknown");
+	assert_string_equal(r.orig_message_id, "<send-9@example.nl>");
+	fm_report_free(&r);
+	assert_non_null(m = fm_mime_parse(copy, strlen(copy)));
+	assert_int_equal(fm_mime_nparts(m), 3);
+	p = fm_mime_part(m, 1);
+	assert_int_equal(p->type, FM_PART_MESSAGE);
+	assert_string_equal(p->text,
+			    "Return-Path: <b0k7q2m9x4ha3c8rtw@feedback.example"
+			    ".nl>\nContent-Type: text/plain\nMessage-ID:\n "
+			    "<send-9@example.nl>\nSubject: Hello\n");
+	fm_mime_free(m);
+	assert_string_equal(copy, msg);
+	free(copy);
 }
 
 /* utf8_clean - whether s is valid UTF-8 without control octets */
@@ -676,6 +727,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_mime_content),
 		cmocka_unit_test(test_hostile_octets),
 		cmocka_unit_test(test_too_many_recipients),
 		cmocka_unit_test(test_deep_nesting),
