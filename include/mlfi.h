@@ -8,6 +8,8 @@
 #ifndef FM_MLFI_H
 #define FM_MLFI_H
 
+#include <time.h>
+
 #include <libmilter/mfapi.h>
 
 #include "config.h"
@@ -17,6 +19,9 @@
 /* fm_mlfi_init - the callbacks' environment; get_config returns a reference */
 void fm_mlfi_init(fm_store_t *store, fm_pipeline_t *pipeline,
 		  fm_config_t *(*get_config)(void));
+
+/* fm_mlfi_tick - called once a second: flushes rate-limited log summaries */
+void fm_mlfi_tick(time_t now);
 
 /* fm_mlfi_desc - the filter description for smfi_register */
 struct smfiDesc *fm_mlfi_desc(void);

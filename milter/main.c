@@ -347,6 +347,7 @@ serve(const char *path)
 		if (sigtimedwait(&hup, NULL, &tick) == SIGHUP)
 			reload(path);
 		retention(&next_prune);
+		fm_mlfi_tick(time(NULL));
 	}
 	pthread_join(tid, NULL);
 	return rc == MI_SUCCESS ? 0 : -1;

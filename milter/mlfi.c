@@ -21,6 +21,7 @@
 #include "mlfi.h"
 #include "outbound.h"
 #include "pipeline.h"
+#include "ratelimit.h"
 #include "rewrite.h"
 
 static fm_store_t *mlfi_store;
@@ -145,24 +146,71 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
-/* reject_rcpt - refuse a bad code before DATA, with one log line */
+/*
+ * Refused codes are logged one line each up to REJECT_LOG_BURST per
+ * REJECT_LOG_INTERVAL seconds; beyond that they are only counted, and one
+ * "reject summary" line per interval says how many were refused and why
+ * (a flood of forged bounces must not flood the log).
+ */
+#define REJECT_LOG_BURST 10
+#define REJECT_LOG_INTERVAL 10
+static fm_ratelimit_t reject_rl =
+	FM_RATELIMIT_INITIALIZER(REJECT_LOG_BURST, REJECT_LOG_INTERVAL);
+
+/* reject_cat_name - the reason for a code status, in summaries */
+static const char *
+reject_cat_name(unsigned cat)
+{
+	return fm_code_status_str((fm_code_status_t)cat);
+}
+
+/* reject_summary - log the summary of an interval with unlogged codes */
+static void
+reject_summary(const fm_ratelimit_summary_t *sum)
+{
+	char line[1024];
+
+	fm_ratelimit_format(sum, "codes refused", reject_cat_name, line,
+			    sizeof(line));
+	fm_log(LOG_NOTICE, NULL, "%s", line);
+}
+
+/* fm_mlfi_tick - once a second: the summary of a flood that has stopped */
+void
+fm_mlfi_tick(time_t now)
+{
+	fm_ratelimit_summary_t sum;
+
+	if (fm_ratelimit_flush(&reject_rl, now, &sum))
+		reject_summary(&sum);
+}
+
+/* reject_rcpt - refuse a bad code before DATA, with a (limited) log line */
 static sfsistat
 reject_rcpt(SMFICTX *ctx, const fm_conn_t *conn, const char *rcpt,
 	    const fm_rcpt_check_t *chk)
 {
 	char line[1024], addr[FM_ADDR_MAX];
-	int bracketed;
+	fm_ratelimit_summary_t sum;
+	int bracketed, have_sum, log_it;
 	fm_kv_t kv;
 
-	if (fm_addr_strip(rcpt, addr, sizeof(addr), &bracketed) < 0)
-		snprintf(addr, sizeof(addr), "%s", "(malformed)");
-	fm_kv_init(&kv, line, sizeof(line));
-	fm_kv_word(&kv, "reject");
-	fm_kv_str(&kv, "code", chk->local);
-	fm_kv_addr(&kv, "rcpt", addr);
-	fm_kv_str(&kv, "client", conn->client);
-	fm_kv_str(&kv, "why", fm_code_status_str(chk->status));
-	fm_log(LOG_NOTICE, conn->msg.qid[0] ? conn->msg.qid : NULL, "%s", line);
+	log_it = fm_ratelimit_hit(&reject_rl, time(NULL), (unsigned)chk->status,
+				  conn->client, &sum, &have_sum);
+	if (have_sum)
+		reject_summary(&sum);
+	if (log_it) {
+		if (fm_addr_strip(rcpt, addr, sizeof(addr), &bracketed) < 0)
+			snprintf(addr, sizeof(addr), "%s", "(malformed)");
+		fm_kv_init(&kv, line, sizeof(line));
+		fm_kv_word(&kv, "reject");
+		fm_kv_str(&kv, "code", chk->local);
+		fm_kv_addr(&kv, "rcpt", addr);
+		fm_kv_str(&kv, "client", conn->client);
+		fm_kv_str(&kv, "why", fm_code_status_str(chk->status));
+		fm_log(LOG_NOTICE, conn->msg.qid[0] ? conn->msg.qid : NULL, "%s",
+		       line);
+	}
 	smfi_setreply(ctx, "550", "5.1.1", (char *)fm_inbound_reply(chk->status));
 	return SMFIS_REJECT;
 }

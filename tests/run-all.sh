@@ -53,6 +53,7 @@ e2e() {
 	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/inbound.sh" || rc=1
 	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/dns.sh" || rc=1
 	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/ops.sh" || rc=1
+	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/security.sh" || rc=1
 	return "$rc"
 }
 
