@@ -22,6 +22,10 @@
 # (every message handed to the sink); the time smtp-source needs to have
 # everything accepted is shown too. The closing lines give the median msg/s
 # of each variant and its ratio to bare. VARIANTS="bare milter" runs fewer.
+#
+# tests/bench/milter-throughput.sh compares feedback-milter with a minimal
+# reference milter and OpenDKIM, over unix and inet: sockets, and measures
+# the milter's memory (MEMORY=1); tests/bench/README has the figures.
 set -euo pipefail
 
 # shellcheck source=tests/e2e/lib.sh
