@@ -227,7 +227,10 @@ ar_clean(const char *s, char *buf, size_t size)
 	return n ? buf : "unknown";
 }
 
-/* fm_inbound_ar_value - RFC 8601 header value */
+/*
+ * fm_inbound_ar_value - RFC 8601 header value, folded with LF and a tab
+ * (the MTA adds the CR: libmilter wants no CR in header values)
+ */
 int
 fm_inbound_ar_value(const char *authserv, const fm_spf_outcome_t *spf,
 		    const fm_dkim_report_t *dkim, char *out, size_t size)
@@ -247,7 +250,7 @@ fm_inbound_ar_value(const char *authserv, const fm_spf_outcome_t *spf,
 		if ((cb = ar_clean(spf->identity == FM_SPF_HELO ? spf->domain :
 				   spf->sender, b, sizeof(b))) == NULL)
 			return -1;
-		n = snprintf(out + len, size - len, ";\r\n\tspf=%s %s=%s",
+		n = snprintf(out + len, size - len, ";\n\tspf=%s %s=%s",
 			     fm_spf_result_name(spf->result),
 			     spf->identity == FM_SPF_HELO ? "smtp.helo" :
 			     "smtp.mailfrom", cb);
@@ -257,13 +260,13 @@ fm_inbound_ar_value(const char *authserv, const fm_spf_outcome_t *spf,
 	}
 	for (i = 0; dkim != NULL && (i < dkim->count || i == 0); i++) {
 		if (dkim->count == 0) {
-			n = snprintf(out + len, size - len, ";\r\n\tdkim=none");
+			n = snprintf(out + len, size - len, ";\n\tdkim=none");
 		} else {
 			if ((ca = ar_clean(dkim->sigs[i].domain, a, sizeof(a))) == NULL ||
 			    (cb = ar_clean(dkim->sigs[i].selector, b, sizeof(b))) == NULL)
 				return -1;
 			n = snprintf(out + len, size - len,
-				     ";\r\n\tdkim=%s header.d=%s header.s=%s",
+				     ";\n\tdkim=%s header.d=%s header.s=%s",
 				     fm_dkim_result_name(dkim->sigs[i].result),
 				     ca, cb);
 		}

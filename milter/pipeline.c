@@ -115,7 +115,7 @@ keep(fm_inmsg_t *m, const char *data, size_t len)
 	size_t room, cap;
 	char *grown;
 
-	if (m->truncated)
+	if (m->truncated || len == 0)
 		return 0;
 	room = m->max - m->len;
 	if (len > room) {
