@@ -72,6 +72,7 @@
  * database, WAL and shared-memory files with the opener's owner).
  */
 #include <pthread.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -468,9 +469,22 @@ static void store_fail_batch(fm_store_t *st, struct store_req *batch)
 static long store_run_batch(fm_store_t *st, struct store_req *batch)
 {
 	struct store_req *r;
+	struct stat sb;
 	long nok = 0;
 	int rc;
 
+	/*
+	 * A database file removed or replaced under us would take commits
+	 * that nobody can read again: codes sent then could never be
+	 * resolved. Refuse until the file is back (or the milter restarts).
+	 */
+	if (stat(st->path, &sb) < 0 || sb.st_dev != st->dev ||
+	    sb.st_ino != st->ino) {
+		store_err(st->wmsg, sizeof(st->wmsg), "%s: the database file was "
+			  "removed or replaced while open; restore it or restart "
+			  "the milter", st->path);
+		goto fail;
+	}
 	rc = store_run(st->wst[W_BEGIN]);
 	if (rc != SQLITE_OK) {
 		store_db_err(st, st->wdb, rc, "cannot begin transaction",
@@ -602,11 +616,16 @@ static fm_store_t *store_alloc(const char *path, int flags, unsigned busy_ms,
 /* store_open_writer - open, check, set up and migrate the write side */
 static int store_open_writer(fm_store_t *st, char *err, size_t errlen)
 {
+	struct stat sb;
 	int version = 0;
 
 	if (store_connect(st, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 			  &st->wdb, err, errlen) != 0)
 		return -1;
+	if (stat(st->path, &sb) == 0) {
+		st->dev = sb.st_dev;
+		st->ino = sb.st_ino;
+	}
 	if (sqlite3_db_readonly(st->wdb, "main") == 1) {
 		store_err(err, errlen, "%s: database is read-only (no write "
 			  "permission on the file?)", st->path);

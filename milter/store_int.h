@@ -25,6 +25,7 @@
 #define FM_STORE_INT_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stddef.h>
 
 #include <sqlite3.h>
@@ -109,6 +110,8 @@ struct fm_store {
 	char *path;
 	int rdonly;
 	unsigned busy_ms;
+	dev_t dev;			/* the file opened, to notice its */
+	ino_t ino;			/* removal or replacement */
 
 	/* writer side: wdb and its statements belong to the writer thread */
 	sqlite3 *wdb;
