@@ -358,6 +358,12 @@ case_g() {
 	expect_eq "(g) no send made" "$sends0" "$(e2e_sql "SELECT count(*) FROM sends")"
 	sleep 1
 	local lines rejects summaries secs
+	# the summary of an interval is written when it ends (the milter's
+	# once-a-second tick): give it the interval and a little more
+	if grep -aq 'reject summary' "$FEEDBACK_MILTER"; then
+		e2e_wait_until 15 "the reject summary" \
+			e2e_log_after "$E2E_DIR/milter.log" "$lines0" 'reject summary:' || true
+	fi
 	lines=$(($(wc -l <"$E2E_DIR/milter.log") - lines0))
 	rejects=$(tail -n +"$((lines0 + 1))" "$E2E_DIR/milter.log" | grep -c ' reject code=' || true)
 	summaries=$(tail -n +"$((lines0 + 1))" "$E2E_DIR/milter.log" | grep -c 'reject summary:' || true)
