@@ -40,8 +40,11 @@ typedef struct {
 	int have_addr;
 	char client[64];	/* printable client address */
 	char helo[256];		/* HELO/EHLO argument, "" before it */
+	int no_connect;		/* connect negotiated away: {client_addr} */
 	int noreply_conn;	/* the MTA wants no reply to connect */
 	int noreply_helo;	/* ... nor to HELO */
+	int noreply_mail;	/* ... nor to MAIL */
+	int mail_failed;	/* MAIL could not be taken: tempfail RCPT */
 	int noreply_hdr;	/* ... nor to each header */
 	int noreply_body;	/* ... nor to each body chunk */
 	int leadspc;		/* header values keep their leading space */
@@ -53,6 +56,11 @@ typedef struct {
 fm_conn_t *fm_conn_new(void);
 /* fm_conn_set_client - the client's address (sa may be NULL) */
 void fm_conn_set_client(fm_conn_t *conn, const struct sockaddr *sa);
+/*
+ * fm_conn_set_client_str - the client's address from a printable form
+ * ("192.0.2.1", "2001:db8::1", "IPv6:2001:db8::1"); else "unknown"
+ */
+void fm_conn_set_client_str(fm_conn_t *conn, const char *addr);
 void fm_conn_free(fm_conn_t *conn);
 
 /*

@@ -46,6 +46,32 @@ fm_conn_set_client(fm_conn_t *conn, const struct sockaddr *sa)
 	}
 }
 
+/*
+ * fm_conn_set_client_str - the client's address from the MTA's
+ * {client_addr} macro: dotted quad, or IPv6 with or without Postfix's
+ * "IPv6:" prefix. Anything else (NULL, "", a name) leaves "unknown".
+ */
+void
+fm_conn_set_client_str(fm_conn_t *conn, const char *addr)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)&ss;
+
+	int v6tag = addr != NULL && strncasecmp(addr, "IPv6:", 5) == 0;
+
+	memset(&ss, 0, sizeof(ss));
+	if (v6tag)
+		addr += 5;
+	if (addr != NULL && !v6tag &&
+	    inet_pton(AF_INET, addr, &sin->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (addr != NULL && inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	fm_conn_set_client(conn, ss.ss_family != 0 ?
+			   (const struct sockaddr *)(const void *)&ss : NULL);
+}
+
 /* msg_clear - free a message's state */
 static void
 msg_clear(fm_msg_t *msg, size_t nident)

@@ -515,19 +515,19 @@ fail:
 	return -1;
 }
 
-/* store_writer - the writer thread: one transaction per batch */
-static void *store_writer(void *arg)
+/*
+ * store_lead - run batches as the leader, with mu held on entry and exit:
+ * take the whole queue, commit it without the lock, wake its callers; stop
+ * once the caller's own request is done. A request queued meanwhile is
+ * left for its own caller, who is woken to lead the next batch.
+ */
+static void store_lead(fm_store_t *st, struct store_req *self)
 {
-	fm_store_t *st = arg;
 	struct store_req *batch, *r, *next;
 	long nok;
 
-	pthread_mutex_lock(&st->mu);
-	for (;;) {
-		while (st->head == NULL && !st->stopping)
-			pthread_cond_wait(&st->work, &st->mu);
-		if (st->head == NULL)
-			break;
+	st->leading = 1;
+	while (!self->done && st->head != NULL) {
 		batch = st->head;
 		st->head = NULL;
 		st->tailp = &st->head;
@@ -543,33 +543,16 @@ static void *store_writer(void *arg)
 		for (r = batch; r; r = next) {
 			next = r->next;
 			r->done = 1;
-			pthread_cond_signal(&r->cv);
+			if (r != self)
+				pthread_cond_signal(&r->cv);
 		}
 	}
-	pthread_mutex_unlock(&st->mu);
-	return NULL;
+	st->leading = 0;
+	if (st->head != NULL)
+		pthread_cond_signal(&st->head->cv);
 }
 
-/* store_start_writer - start the writer thread with all signals blocked */
-static int store_start_writer(fm_store_t *st, char *err, size_t errlen)
-{
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&st->writer, NULL, store_writer, st);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		store_err(err, errlen, "%s: cannot start writer thread: %s",
-			  st->path, strerror(rc));
-		return -1;
-	}
-	st->writer_started = 1;
-	return 0;
-}
-
-/* store_free - release everything; the writer thread must be stopped */
+/* store_free - release everything; no caller may be left in the store */
 static void store_free(fm_store_t *st)
 {
 	store_finalize(st->rstats, RT_COUNT);
@@ -585,7 +568,6 @@ static void store_free(fm_store_t *st)
 	sqlite3_close(st->wdb);
 	pthread_mutex_destroy(&st->rmu);
 	pthread_mutex_destroy(&st->mu);
-	pthread_cond_destroy(&st->work);
 	pthread_cond_destroy(&st->idle);
 	free(st->path);
 	free(st);
@@ -608,7 +590,6 @@ static fm_store_t *store_alloc(const char *path, int flags, unsigned busy_ms,
 	st->tailp = &st->head;
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_mutex_init(&st->rmu, NULL);
-	pthread_cond_init(&st->work, NULL);
 	pthread_cond_init(&st->idle, NULL);
 	return st;
 }
@@ -700,8 +681,6 @@ fm_store_t *fm_store_open(const char *path, int flags,
 		goto fail;
 	if (store_open_reader(st, err, errlen) != 0)
 		goto fail;
-	if (!st->rdonly && store_start_writer(st, err, errlen) != 0)
-		goto fail;
 	return st;
 fail:
 	store_free(st);
@@ -709,28 +688,27 @@ fail:
 }
 
 /*
- * fm_store_close - refuse new requests, let the writer commit what is
- * queued, wait until every caller has returned, stop the writer, close.
+ * fm_store_close - refuse new requests, wait until every caller has had
+ * its request committed (or failed) and has returned, close.
  */
 void fm_store_close(fm_store_t *st)
 {
 	if (st == NULL)
 		return;
-	if (st->writer_started) {
-		pthread_mutex_lock(&st->mu);
-		st->stopping = 1;
-		pthread_cond_signal(&st->work);
-		while (st->pending > 0)
-			pthread_cond_wait(&st->idle, &st->mu);
-		pthread_mutex_unlock(&st->mu);
-		pthread_join(st->writer, NULL);
-	}
+	pthread_mutex_lock(&st->mu);
+	st->stopping = 1;
+	while (st->pending > 0)
+		pthread_cond_wait(&st->idle, &st->mu);
+	pthread_mutex_unlock(&st->mu);
 	store_free(st);
 }
 
 /*
  * store_submit - queue a request filled in by a kind of record (insert,
- * what, rec, nrec, err, errlen) and wait until the writer is done with it.
+ * what, rec, nrec, err, errlen) and return once it is committed or failed.
+ * The caller that finds no batch running commits the queue itself (it
+ * leads); the others wait to be woken with their status, or to lead the
+ * next batch.
  */
 fm_store_status_t store_submit(fm_store_t *st, struct store_req *req)
 {
@@ -752,9 +730,12 @@ fm_store_status_t store_submit(fm_store_t *st, struct store_req *req)
 		*st->tailp = req;
 		st->tailp = &req->next;
 		st->pending++;
-		pthread_cond_signal(&st->work);
-		while (!req->done)
-			pthread_cond_wait(&req->cv, &st->mu);
+		while (!req->done) {
+			if (!st->leading)
+				store_lead(st, req);
+			else
+				pthread_cond_wait(&req->cv, &st->mu);
+		}
 		if (--st->pending == 0 && st->stopping)
 			pthread_cond_signal(&st->idle);
 	}

@@ -120,11 +120,9 @@ struct fm_store {
 	sqlite3_stmt *wevent[WE_COUNT];
 	sqlite3_stmt *wsupp[WX_COUNT];
 	char wmsg[512];			/* batch-wide error, writer only */
-	pthread_t writer;
-	int writer_started;
 
 	pthread_mutex_t mu;		/* guards the fields below */
-	pthread_cond_t work;		/* queue not empty, or stopping */
+	int leading;			/* a caller is committing a batch */
 	pthread_cond_t idle;		/* pending is 0 while stopping */
 	struct store_req *head;
 	struct store_req **tailp;

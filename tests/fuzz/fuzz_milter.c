@@ -95,7 +95,8 @@ struct smfi_str {
 	void *priv;
 	char qid[64];
 	char auth[64];
-	int have_qid, have_auth;
+	char client_addr[64];	/* {client_addr}, when connect is skipped */
+	int have_qid, have_auth, have_client_addr;
 };
 
 static fm_store_t *milter_store;
@@ -143,13 +144,15 @@ int smfi_setpriv(SMFICTX *ctx, void *priv)
 	return MI_SUCCESS;
 }
 
-/* smfi_getsymval - fake: the macros "i" and "{auth_authen}" */
+/* smfi_getsymval - fake: "i", "{auth_authen}" and "{client_addr}" */
 char *smfi_getsymval(SMFICTX *ctx, char *name)
 {
 	if (strcmp(name, "i") == 0)
 		return ctx->have_qid ? ctx->qid : NULL;
 	if (strcmp(name, "{auth_authen}") == 0)
 		return ctx->have_auth ? ctx->auth : NULL;
+	if (strcmp(name, "{client_addr}") == 0)
+		return ctx->have_client_addr ? ctx->client_addr : NULL;
 	abort();	/* a macro the negotiation did not ask for */
 }
 
@@ -353,6 +356,20 @@ static int milter_open(struct smfiDesc *d, SMFICTX *ctx, milter_in_t *in)
 		sa = (_SOCK_ADDR *)&a6;
 		break;
 	}
+	/* connect negotiated away: the address comes as {client_addr} */
+	if (p1 & SMFIP_NOCONNECT) {
+		ctx->have_client_addr = sa != NULL || (c & 0x10);
+		if (sa == NULL)
+			snprintf(ctx->client_addr, sizeof(ctx->client_addr),
+				 "%s", (c & 0x20) ? "IPv6:garbage" : "");
+		else if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &a4.sin_addr, ctx->client_addr,
+				  sizeof(ctx->client_addr));
+		else
+			snprintf(ctx->client_addr, sizeof(ctx->client_addr),
+				 "IPv6:%s", "::1");
+		return ST_CONN;
+	}
 	switch (d->xxfi_connect(ctx, host, sa)) {
 	case SMFIS_CONTINUE:
 	case SMFIS_NOREPLY:
@@ -408,7 +425,7 @@ static int milter_op(struct smfiDesc *d, SMFICTX *ctx, milter_in_t *in,
 			break;
 		argv[0] = arg;
 		r = d->xxfi_envfrom(ctx, argv);
-		st = r == SMFIS_CONTINUE ? ST_MAIL : ST_CONN;
+		st = r == SMFIS_CONTINUE || r == SMFIS_NOREPLY ? ST_MAIL : ST_CONN;
 		break;
 	case 2:		/* RCPT */
 	case 3:		/* RCPT with a code */

@@ -150,6 +150,43 @@ static void test_client(void **state)
 	fm_conn_free(conn);
 }
 
+/* test_client_str - the address from the MTA's {client_addr} macro */
+static void test_client_str(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *want;
+		int family;
+	} rows[] = {
+		{ "192.0.2.7", "192.0.2.7", AF_INET },
+		{ "2001:db8::1", "2001:db8::1", AF_INET6 },
+		{ "IPv6:2001:DB8::1", "2001:db8::1", AF_INET6 },
+		{ "ipv6:::1", "::1", AF_INET6 },
+		{ "IPv6:192.0.2.7", "unknown", 0 },	/* v4 behind the v6 tag */
+		{ "client.example.org", "unknown", 0 },
+		{ "192.0.2.7 ", "unknown", 0 },
+		{ "", "unknown", 0 },
+		{ NULL, "unknown", 0 },
+	};
+	fm_conn_t *conn = fm_conn_new();
+	size_t i;
+
+	(void)state;
+	assert_non_null(conn);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		/* each row replaces what the previous one left */
+		fm_conn_set_client_str(conn, "198.51.100.1");
+		fm_conn_set_client_str(conn, rows[i].in);
+		if (strcmp(conn->client, rows[i].want) != 0)
+			fail_msg("%s: got %s", rows[i].in ? rows[i].in : "NULL",
+				 conn->client);
+		assert_int_equal(conn->have_addr, rows[i].family != 0);
+		if (rows[i].family != 0)
+			assert_int_equal(conn->addr.ss_family, rows[i].family);
+	}
+	fm_conn_free(conn);
+}
+
 /* test_begin - sender, local submission and SASL user */
 static void test_begin(void **state)
 {
@@ -559,6 +596,7 @@ int main(void)
 						conn_teardown),
 		cmocka_unit_test(test_no_ident),
 		cmocka_unit_test(test_qid),
+		cmocka_unit_test(test_client_str),
 		cmocka_unit_test(test_repin),
 	};
 
