@@ -6,7 +6,7 @@
  * that -n and a bad start fail with the file, line and option); the socket
  * is opened as root; then the process detaches, writes its pid file and
  * drops to UserID; only then is the store opened (its files belong to
- * UserID, and its writer thread must not cross a fork) and libmilter
+ * UserID, and SQLite connections must not cross a fork) and libmilter
  * started in a thread of its own.
  *
  * Signals: the main thread owns SIGHUP and reloads the configuration and

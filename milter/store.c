@@ -5,7 +5,7 @@
  * records sends durably before the milter lets the message go, records the
  * events of inbound messages, and serves lookups to the inbound side and to
  * feedbackctl. This file holds what every kind of record shares: opening,
- * the schema, the writer thread with its group-commit queue, the read lock,
+ * the schema, the group-commit queue, the read lock,
  * closing. store_send.c holds the send records, store_event.c the events,
  * store_suppress.c the suppressions and pruning, store_stats.c the
  * statistics, store_row.c copies query results out; store_int.h is what
@@ -31,12 +31,14 @@
  *
  * Group commit. Writes may come from any number of threads at once. Each
  * call puts a request, which lives on the caller's stack and points at the
- * caller's records (nothing is copied), on a queue and sleeps on its own
- * condition variable. One writer thread takes every queued request, runs
- * them in one BEGIN IMMEDIATE ... COMMIT with a SAVEPOINT around each, and
- * then wakes each caller with its own status. While one commit (and its
- * fsync) runs, new requests queue up for the next batch, so the number of
- * fsyncs follows the load without any added delay. A request that fails
+ * caller's records (nothing is copied), on a queue. The caller that finds
+ * no batch running leads: it takes every queued request, runs them in one
+ * BEGIN IMMEDIATE ... COMMIT with a SAVEPOINT around each, and then wakes
+ * each other caller with its own status; the others sleep on their own
+ * condition variable. While one commit (and its fsync) runs, new requests
+ * queue up, and the first of them leads the next batch, so the number of
+ * fsyncs follows the load without any added delay, and a lone request
+ * reaches the disk without waking another thread. A request that fails
  * (a send whose code exists already gets FM_STORE_DUP; an events request
  * with one bad event stores none of them) is rolled back to its savepoint;
  * other requests in the batch are not affected. When the COMMIT fails,
@@ -50,7 +52,7 @@
  *
  * Reads use a second connection guarded by its own mutex, so lookups never
  * touch the writer's statements. A read-only store (FM_STORE_RDONLY, for
- * feedbackctl) has only that connection: no writer thread, no migration,
+ * feedbackctl) has only that connection: no writer, no migration,
  * and it refuses a database whose schema is missing, older or newer. Codes
  * are stored and looked up in lowercase.
  *
@@ -66,9 +68,7 @@
  * events; 3: suppressions, and the index that counts a recipient's recent
  * events of a class for the follow-up rules.
  *
- * The writer thread blocks all signals, so it never takes a signal meant
- * for libmilter's signal thread. Open the store after any fork() (threads
- * do not survive it) and after dropping privileges (SQLite creates the
+ * Open the store after any fork() and after dropping privileges (SQLite creates the
  * database, WAL and shared-memory files with the opener's owner).
  */
 #include <pthread.h>

@@ -5,7 +5,7 @@
  * per reported recipient. fm_store_add_events() records all events of one
  * message as one request of the group-commit queue (store.c): they commit
  * together or not at all, with the same durability and waiting as a send.
- * The insert (store_event_insert) runs on the writer thread inside the
+ * The insert (store_event_insert) runs in the leading caller inside the
  * request's savepoint; it links each event to its send by looking the code
  * up in the same statement, stores every DKIM signature's result in
  * event_sigs, and applies the follow-up rules to each event

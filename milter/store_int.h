@@ -3,10 +3,10 @@
  * (and the store's unit test, which checks the query plans)
  *
  * store.c owns the store: the connections, the schema, the group-commit
- * queue and its writer thread, the read lock. It prepares every part's
+ * queue and its leader, the read lock. It prepares every part's
  * statements at open but knows nothing about what a request inserts.
  * store_send.c and store_event.c each own one kind of record: the SQL of
- * their statements, the insert the writer thread runs for their requests,
+ * their statements, the insert the leader runs for their requests,
  * and their queries. store_suppress.c owns the suppressions (the follow-up
  * rules applied to each recorded event, the operator's entries, the
  * lookup at RCPT time) and pruning; store_stats.c the statistics.
@@ -113,7 +113,7 @@ struct fm_store {
 	dev_t dev;			/* the file opened, to notice its */
 	ino_t ino;			/* removal or replacement */
 
-	/* writer side: wdb and its statements belong to the writer thread */
+	/* writer side: wdb and its statements belong to the leader (leading) */
 	sqlite3 *wdb;
 	sqlite3_stmt *wst[W_COUNT];
 	sqlite3_stmt *wsend[WS_COUNT];

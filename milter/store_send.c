@@ -5,7 +5,7 @@
  * message go: the code, the original sender, the recipients, the identity
  * headers. fm_store_add_send() hands the record to the group-commit writer
  * (store.c) and returns once its transaction is durable; the insert itself
- * (store_send_insert) runs on the writer thread inside the request's own
+ * (store_send_insert) runs in the leading caller inside the request's own
  * savepoint. fm_store_find_send() reads a record back in one snapshot and
  * copies it into one allocation that fm_send_free() releases.
  *

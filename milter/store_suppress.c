@@ -19,7 +19,7 @@
  *	n = fm_store_prune(st, cutoff, time(NULL), err, sizeof(err));
  *
  * Rules. store_event.c calls store_suppress_apply() for each event it has
- * just inserted, on the writer thread inside the request's savepoint, with
+ * just inserted, in the leading caller inside the request's savepoint, with
  * the copy of the rules the request took when it started: an event and the
  * suppression it makes commit or roll back together. For a threshold rule
  * the writer counts the distinct messages (send records; an event without
