@@ -68,8 +68,9 @@
  * events; 3: suppressions, and the index that counts a recipient's recent
  * events of a class for the follow-up rules.
  *
- * Open the store after any fork() and after dropping privileges (SQLite creates the
- * database, WAL and shared-memory files with the opener's owner).
+ * Open the store after any fork() and after dropping privileges (SQLite
+ * creates the database, WAL and shared-memory files with the opener's
+ * owner).
  */
 #include <pthread.h>
 #include <sys/stat.h>
