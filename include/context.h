@@ -78,7 +78,8 @@ int fm_msg_add_rcpt(fm_msg_t *msg, const char *rcpt);
 /*
  * fm_conn_header - note a header: the first Message-ID and the first value
  * of each identity header are kept (values trimmed, unfolded and cut at
- * FM_HEADER_VALUE_MAX). 0 or -1 when out of memory.
+ * FM_HEADER_VALUE_MAX). 0, 1 when a kept value was cut, or -1 when out of
+ * memory.
  */
 int fm_conn_header(fm_conn_t *conn, const char *name, const char *value);
 

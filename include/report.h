@@ -43,8 +43,14 @@
 #define FM_REPORT_MAX_FIELD 1000
 #define FM_REPORT_MAX_LINES 2000
 
-/* fm_report_t.flags */
+/* fm_report_t.flags: FM_REPORT_TRUNCATED and which limits were reached */
 #define FM_REPORT_TRUNCATED	0x01	/* a limit was reached */
+#define FM_REPORT_LIM_INPUT	0x02	/* FM_MIME_MAX_INPUT: the rest ignored */
+#define FM_REPORT_LIM_PARTS	0x04	/* FM_MIME_MAX_PARTS: parts skipped */
+#define FM_REPORT_LIM_DEPTH	0x08	/* FM_MIME_MAX_DEPTH: deeper parts skipped */
+#define FM_REPORT_LIM_TEXT	0x10	/* FM_MIME_MAX_TEXT: a part's text cut */
+#define FM_REPORT_LIM_RCPTS	0x20	/* FM_REPORT_MAX_RCPTS: recipients dropped */
+#define FM_REPORT_LIM_LINES	0x40	/* FM_REPORT_MAX_LINES: text not read */
 
 typedef enum {
 	FM_REPORT_OK = 0,
@@ -77,6 +83,13 @@ typedef struct {
 	unsigned flags;
 	void *priv;		/* memory of the result; fm_report_free() */
 } fm_report_t;
+
+/*
+ * fm_report_limits - the limits in flags, in words, separated by ", "
+ * ("MIME nesting deeper than 8 levels skipped, ..."); "" when none. Returns
+ * buf.
+ */
+char *fm_report_limits(unsigned flags, char *buf, size_t len);
 
 /* fm_report_init - initialise GMime and the pattern index once; 0 or -1 */
 int fm_report_init(void);

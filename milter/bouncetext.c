@@ -178,7 +178,7 @@ void bouncetext_scan(rep_t *r, const char *text, size_t len, int add)
 		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			eol = end;
 		if (++lines > FM_REPORT_MAX_LINES) {
-			r->out->flags |= FM_REPORT_TRUNCATED;
+			r->out->flags |= FM_REPORT_TRUNCATED | FM_REPORT_LIM_LINES;
 			break;
 		}
 		if (dsnfield_blank(p, eol)) {

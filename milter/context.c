@@ -165,7 +165,7 @@ fm_msg_add_rcpt(fm_msg_t *msg, const char *rcpt)
 
 /* header_copy - trimmed, unfolded, bounded copy of a header value */
 static char *
-header_copy(const char *value)
+header_copy(const char *value, int *cut)
 {
 	char *out = malloc(FM_HEADER_VALUE_MAX + 1);
 	size_t len = 0;
@@ -181,6 +181,9 @@ header_copy(const char *value)
 		else
 			out[len++] = *p;
 	}
+	for (; *p == '\r' || *p == '\n'; p++)
+		;
+	*cut = *p != '\0';
 	while (len > 0 && out[len - 1] == ' ')
 		len--;
 	out[len] = '\0';
@@ -196,11 +199,12 @@ fm_conn_header(fm_conn_t *conn, const char *name, const char *value)
 {
 	fm_msg_t *msg = &conn->msg;
 	size_t i;
+	int cut = 0;
 
 	if (name == NULL || value == NULL || conn->cfg == NULL)
 		return 0;
 	if (msg->msgid == NULL && strcasecmp(name, "Message-ID") == 0)
-		return (msg->msgid = header_copy(value)) ? 0 : -1;
+		return (msg->msgid = header_copy(value, &cut)) ? cut : -1;
 	if (msg->ident_values == NULL)
 		return 0;
 	for (i = 0; i < conn->cfg->nident_headers; i++) {
@@ -208,7 +212,8 @@ fm_conn_header(fm_conn_t *conn, const char *name, const char *value)
 			continue;
 		msg->ident_counts[i]++;
 		if (msg->ident_values[i] == NULL)
-			return (msg->ident_values[i] = header_copy(value)) ? 0 : -1;
+			return (msg->ident_values[i] = header_copy(value, &cut)) ?
+				cut : -1;
 	}
 	return 0;
 }

@@ -8,7 +8,9 @@
  * Event lines are built with fm_kv_*() into a caller's buffer: a value that
  * holds spaces is double-quoted; a double quote or backslash is escaped with
  * a backslash; CR, LF, other control octets and DEL become \xNN. Octets of
- * 0x80 and above are kept (UTF-8 addresses and subjects stay readable).
+ * 0x80 and above are kept where they form valid UTF-8 (RFC 3629: no
+ * overlong forms, no surrogates), so UTF-8 addresses and subjects stay
+ * readable; any other such octet becomes \xNN too.
  * Nothing taken from a message can therefore start a new log line or forge
  * a field.
  */
@@ -100,11 +102,45 @@ fm_log_errno(int prio, const char *qid, const char *fmt, ...)
 	errno = saved;
 }
 
-/* needs_escape - octet that may not appear raw in a log value */
+/* needs_escape - octet that may not appear raw on its own in a log value */
 static int
 needs_escape(unsigned char c)
 {
-	return c < 0x20 || c == 0x7f || c == '"' || c == '\\';
+	return c < 0x20 || c >= 0x7f || c == '"' || c == '\\';
+}
+
+/*
+ * utf8_len - the length of the valid UTF-8 sequence at p (2 to 4), or 0
+ * when the octet at p (0x80 or above) does not start one
+ */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;		/* overlong */
+	else if (p[0] == 0xed)
+		hi = 0x9f;		/* surrogates */
+	else if (p[0] == 0xf0)
+		lo = 0x90;		/* overlong */
+	else if (p[0] == 0xf4)
+		hi = 0x8f;		/* past U+10FFFF */
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
 }
 
 /* fm_escape - escape value into out, always terminated; returns length */
@@ -121,6 +157,14 @@ fm_escape(const char *value, char *out, size_t size)
 		char tmp[4];
 		size_t n;
 
+		if (*p >= 0x80 && (n = utf8_len(p)) > 0) {
+			if (len + n >= size)
+				break;
+			memcpy(out + len, p, n);
+			len += n;
+			p += n - 1;
+			continue;
+		}
 		if (*p == '"' || *p == '\\') {
 			tmp[0] = '\\';
 			tmp[1] = (char)*p;
@@ -202,7 +246,8 @@ kv_raw(fm_kv_t *kv, const char *s, size_t n)
 		return;
 	}
 	pos = kv->size - 4;		/* room for "..." and the NUL */
-	if (pos > kv->len && s[0] != '\\')	/* never half an escape */
+	/* never half an escape, nor half a UTF-8 sequence */
+	if (pos > kv->len && s[0] != '\\' && (n == 1 || !(s[0] & 0x80)))
 		memcpy(kv->buf + kv->len, s, pos - kv->len);
 	else if (pos > kv->len)
 		pos = kv->len;
@@ -236,6 +281,12 @@ kv_value(fm_kv_t *kv, const char *value, int brackets)
 		char one[2] = {*p, '\0'};
 		size_t n;
 
+		if ((unsigned char)*p >= 0x80 &&
+		    (n = utf8_len((const unsigned char *)p)) > 0) {
+			kv_raw(kv, p, n);	/* a whole UTF-8 character */
+			p += n - 1;
+			continue;
+		}
 		if (brackets && strchr(" <>", *p) != NULL)
 			n = (size_t)snprintf(unit, sizeof(unit), "\\x%02x",
 					     (unsigned char)*p);

@@ -295,8 +295,16 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 
 	if (conn == NULL)
 		return SMFIS_CONTINUE;
-	if (fm_conn_header(conn, name, value) < 0)
+	switch (fm_conn_header(conn, name, value)) {
+	case -1:
 		fm_log(LOG_WARNING, NULL, "a header was not kept: out of memory");
+		break;
+	case 1:
+		fm_log(LOG_NOTICE, NULL, "limits: %.64s header longer than %d "
+		       "octets: its first %d kept", name, FM_HEADER_VALUE_MAX,
+		       FM_HEADER_VALUE_MAX);
+		break;
+	}
 	if (conn->msg.inbound) {
 		fm_msg_set_qid(&conn->msg, smfi_getsymval(ctx, "i"));
 		if (conn->inmsg == NULL)

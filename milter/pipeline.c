@@ -301,8 +301,14 @@ fm_inmsg_finish(fm_inmsg_t *m, const fm_config_t *cfg, const fm_conn_t *conn,
 						     &conn->addr)) ||
 		fm_inbound_authenticated(cfg->require_auth, &spf, &dkim);
 	if (m->truncated)
-		fm_log(LOG_NOTICE, qid, "message larger than MaxInboundSize (%zu): "
-		       "parsed its first part only", m->max);
+		fm_log(LOG_NOTICE, qid, "limits: message larger than "
+		       "MaxInboundSize (%zu): parsed its first part only", m->max);
+	if (report.flags & FM_REPORT_TRUNCATED) {
+		char words[256];
+
+		fm_log(LOG_NOTICE, qid, "limits: %s",
+		       fm_report_limits(report.flags, words, sizeof(words)));
+	}
 	if (!res->authenticated) {
 		fm_log(LOG_NOTICE, qid, "unauthenticated code=%s spf=%s dkim=%s: "
 		       "not recorded (RequireAuthentication)",

@@ -162,7 +162,7 @@ const char *repmem_join(rep_t *r, const char *a, const char *b)
 wrcpt_t *repmem_rcpt_new(rep_t *r)
 {
 	if (r->nrc >= FM_REPORT_MAX_RCPTS) {
-		r->out->flags |= FM_REPORT_TRUNCATED;
+		r->out->flags |= FM_REPORT_TRUNCATED | FM_REPORT_LIM_RCPTS;
 		return NULL;
 	}
 	if (r->rc == NULL &&

@@ -36,6 +36,7 @@
 #endif
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -325,11 +326,44 @@ int fm_report_init(void)
 	return report_init_status;
 }
 
+/* fm_report_limits - the limits reached, in words */
+char *fm_report_limits(unsigned flags, char *buf, size_t len)
+{
+	static const struct {
+		unsigned flag;
+		const char *text;
+	} words[] = {
+		{ FM_REPORT_LIM_INPUT, "only the first 4 MiB parsed" },
+		{ FM_REPORT_LIM_DEPTH, "MIME nesting deeper than 8 levels skipped" },
+		{ FM_REPORT_LIM_PARTS, "MIME parts after the 64th skipped" },
+		{ FM_REPORT_LIM_TEXT, "part text past 256 KiB cut" },
+		{ FM_REPORT_LIM_RCPTS, "recipients after the 100th dropped" },
+		{ FM_REPORT_LIM_LINES, "bounce text past 2000 lines not read" },
+	};
+	size_t i, used = 0;
+	int n;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if ((flags & words[i].flag) == 0)
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+			     words[i].text);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
 /* fm_report_parse - parse and classify one message */
 fm_report_status_t fm_report_parse(const char *msg, size_t len,
 				   fm_report_t *out)
 {
 	rep_t r;
+	unsigned mflags;
 
 	memset(out, 0, sizeof(*out));
 	out->reporting_mta = out->orig_message_id = out->orig_sender = "";
@@ -345,9 +379,15 @@ fm_report_status_t fm_report_parse(const char *msg, size_t len,
 		fm_report_free(out);
 		return FM_REPORT_ERR_NOMEM;
 	}
-	if (fm_mime_flags(r.m) & (FM_MIME_TRUNCATED | FM_MIME_TOO_MANY_PARTS |
-				  FM_MIME_TOO_DEEP | FM_MIME_TEXT_CUT))
-		out->flags |= FM_REPORT_TRUNCATED;
+	mflags = fm_mime_flags(r.m);
+	if (mflags & FM_MIME_TRUNCATED)
+		out->flags |= FM_REPORT_TRUNCATED | FM_REPORT_LIM_INPUT;
+	if (mflags & FM_MIME_TOO_MANY_PARTS)
+		out->flags |= FM_REPORT_TRUNCATED | FM_REPORT_LIM_PARTS;
+	if (mflags & FM_MIME_TOO_DEEP)
+		out->flags |= FM_REPORT_TRUNCATED | FM_REPORT_LIM_DEPTH;
+	if (mflags & FM_MIME_TEXT_CUT)
+		out->flags |= FM_REPORT_TRUNCATED | FM_REPORT_LIM_TEXT;
 	repgather(&r);
 	if (!read_complaint(&r) && !read_dsn(&r) && !repses_read(&r) &&
 	    !read_bounce(&r))

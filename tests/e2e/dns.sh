@@ -26,6 +26,8 @@ set -euo pipefail
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/e2e/checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 ZONES=$E2E_TOP/tests/dns/zones
 DNSSERVER=$E2E_TOP/tests/dns/dnsserver.sh
@@ -41,75 +43,6 @@ PROXY_PID=""
 # --------------------------------------------------------------------------
 # Checks. Each records PASS or FAIL in $RESULTS; a failed check returns 1,
 # which ends the current case.
-
-record() { echo "$1 $2" >>"$RESULTS"; }
-
-pass() {
-	echo "ok - $1" >&3
-	record PASS "$1"
-}
-
-fail() {
-	local desc=$1 line
-	echo "not ok - $desc" >&3
-	shift
-	for line in "$@"; do
-		echo "#   $line" >&3
-	done
-	record FAIL "$desc"
-	return 1
-}
-
-# check DESC CMD... - CMD succeeds
-check() {
-	local desc=$1
-	shift
-	if "$@"; then pass "$desc"; else fail "$desc" "command failed: $*"; fi
-}
-
-# expect_eq DESC EXPECTED ACTUAL
-expect_eq() {
-	if [[ $3 == "$2" ]]; then
-		pass "$1"
-	else
-		fail "$1" "expected: '$2'" "got:      '$3'"
-	fi
-}
-
-# expect_match DESC ERE ACTUAL
-expect_match() {
-	if [[ $3 =~ $2 ]]; then
-		pass "$1"
-	else
-		fail "$1" "expected to match: $2" "got: '$3'"
-	fi
-}
-
-count() { grep -c "^$1 " "$RESULTS" || true; }
-
-# run_case NAME FUNCTION - run one case in a subshell with errexit on; an
-# unexpected error inside it counts as a failure of the case.
-run_case() {
-	local name=$1 fn=$2 rc before
-	echo "# $name"
-	before=$(count FAIL)
-	set +e
-	(
-		set -e
-		"$fn"
-	)
-	rc=$?
-	set -e
-	if ((rc != 0)) && (($(count FAIL) == before)); then
-		fail "$name: aborted (exit $rc)" || true
-	fi
-}
-
-summary() {
-	((SUMMARY_DONE)) && return 0
-	SUMMARY_DONE=1
-	echo "$(count PASS) passed, $(count FAIL) failed"
-}
 
 # --------------------------------------------------------------------------
 # Servers and cleanup

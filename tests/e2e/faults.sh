@@ -33,6 +33,8 @@ set -euo pipefail
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/e2e/checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 CODE_RE='[0-9a-hjkmnp-tv-z]{18}'
 FB=feedback.example.nl
@@ -47,65 +49,18 @@ DKIM_KEY=""
 BASE_CONFIG=()
 
 # --------------------------------------------------------------------------
-# Checks (as in outbound.sh)
+# Checks (tests/e2e/checks.sh)
 
-record() { echo "$1 $2" >>"$RESULTS"; }
-pass() {
-	echo "ok - $1" >&3
-	record PASS "$1"
-}
-fail() {
-	local desc=$1 line
-	echo "not ok - $desc" >&3
-	shift
-	for line in "$@"; do
-		echo "#   $line" >&3
-	done
-	record FAIL "$desc"
-	return 1
-}
-skip() {
-	echo "ok - $1 # SKIP $2" >&3
-	record SKIP "$1"
-}
-note() { echo "# $*" >&3; }
-check() {
-	local desc=$1
-	shift
-	if "$@"; then pass "$desc"; else fail "$desc" "command failed: $*"; fi
-}
-expect_eq() {
-	if [[ $3 == "$2" ]]; then pass "$1"; else fail "$1" "expected: '$2'" "got:      '$3'"; fi
-}
-expect_match() {
-	if [[ $3 =~ $2 ]]; then pass "$1"; else fail "$1" "expected to match: $2" "got: '$3'"; fi
-}
-count() { grep -c "^$1 " "$RESULTS" || true; }
-run_case() {
-	local name=$1 fn=$2 rc before
-	echo "# $name"
-	before=$(count FAIL)
-	set +e
-	(
-		set -e
-		"$fn"
-	)
-	rc=$?
-	set -e
-	if ((rc != 0)) && (($(count FAIL) == before)); then
-		fail "$name: aborted (exit $rc)" || true
-	fi
-	# a case may leave the milter stopped (a crash, a failed start)
-	if [[ $fn != case_z ]] && ! e2e_pid_alive "$(e2e_milter_pid)"; then
-		echo "# restarting the milter after $name"
+# restart_gone_milter NAME FN - a case may leave the milter stopped (a
+# crash, a failed start): start it again for the next case
+restart_gone_milter() {
+	if [[ $2 != case_z ]] && ! e2e_pid_alive "$(e2e_milter_pid)"; then
+		echo "# restarting the milter after $1"
 		e2e_milter_start || true
 	fi
 }
-summary() {
-	((SUMMARY_DONE)) && return 0
-	SUMMARY_DONE=1
-	echo "$(count PASS) passed, $(count FAIL) failed"
-}
+E2E_CASE_AFTER=restart_gone_milter
+
 on_exit() {
 	local rc=$1 name
 	responder_stop

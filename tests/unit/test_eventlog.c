@@ -62,7 +62,18 @@ static void test_escape(void **state)
 		{"DEL", "a\x7f", "a\\x7f"},
 		{"tilde kept", "~", "~"},
 		{"UTF-8 kept", "caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac"},
-		{"high octets kept", "\x80\x9f\xa0\xff", "\x80\x9f\xa0\xff"},
+		{"UTF-8 four octets kept", "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},
+		{"lone high octets escaped", "\x80\x9f\xa0\xff",
+		 "\\x80\\x9f\\xa0\\xff"},
+		{"overlong escaped", "\xc0\xaf", "\\xc0\\xaf"},
+		{"overlong three escaped", "\xe0\x80\xaf", "\\xe0\\x80\\xaf"},
+		{"surrogate escaped", "\xed\xa0\x80", "\\xed\\xa0\\x80"},
+		{"past U+10FFFF escaped", "\xf4\x90\x80\x80",
+		 "\\xf4\\x90\\x80\\x80"},
+		{"sequence cut short", "caf\xc3", "caf\\xc3"},
+		{"lead then ASCII", "\xc3(", "\\xc3("},
+		{"Latin-1 subject", "Abwesenheitsnotiz: \xfc" "ber",
+		 "Abwesenheitsnotiz: \\xfc" "ber"},
 		{"every escape", "\"\\\r\n\x7f", "\\\"\\\\\\x0d\\x0a\\x7f"},
 	};
 	char out[256];
@@ -94,7 +105,7 @@ static void test_escape_all_octets(void **state)
 		in[1] = '\0';
 		if (c == '"' || c == '\\')
 			snprintf(want, sizeof(want), "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
+		else if (c < 0x20 || c >= 0x7f)	/* alone, no octet >= 0x80 is UTF-8 */
 			snprintf(want, sizeof(want), "\\x%02x", c);
 		else
 			snprintf(want, sizeof(want), "%c", c);
@@ -123,15 +134,23 @@ static void test_escape_truncation(void **state)
 		const char *value = values[v];
 		size_t flen = fm_escape(value, full, sizeof(full));
 
-		/* where each octet's escape ends */
+		/* where each unit's escape ends: an octet, or a UTF-8 lead
+		 * octet with its continuation octets */
 		nbounds = 0;
 		bounds[nbounds++] = 0;
-		for (i = 0; value[i]; i++) {
-			char one[2] = {value[i], '\0'}, seg[8];
+		for (i = 0; value[i]; ) {
+			char unit[8], seg[16];
+			size_t k = 1;
 
+			while ((unsigned char)value[i] >= 0xc0 &&
+			       ((unsigned char)value[i + k] & 0xc0) == 0x80)
+				k++;
+			memcpy(unit, value + i, k);
+			unit[k] = '\0';
 			bounds[nbounds] = bounds[nbounds - 1] +
-				fm_escape(one, seg, sizeof(seg));
+				fm_escape(unit, seg, sizeof(seg));
 			nbounds++;
+			i += k;
 		}
 		assert_int_equal(bounds[nbounds - 1], flen);
 

@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+#
+# tests/e2e/checks.sh - the checks of the end-to-end suites: one line per
+# check ("ok - ..." / "not ok - ..." with the reasons), cases run in a
+# subshell, and a closing "N passed, M failed". Source it after lib.sh;
+# set RESULTS to a file before the first check.
+#
+# Check lines go to fd 3 (the script's stdout), so that checks inside $(...)
+# are shown too. E2E_CASE_AFTER names a function run_case calls after each
+# case with the case's name and function (for instance to restart a
+# milter a case left stopped).
+
+RESULTS=${RESULTS:-}
+SUMMARY_DONE=${SUMMARY_DONE:-0}
+E2E_CASE_AFTER=${E2E_CASE_AFTER:-}
+
+record() { echo "$1 $2" >>"$RESULTS"; }
+
+pass() {
+	echo "ok - $1" >&3
+	record PASS "$1"
+}
+
+# fail DESC [REASON...] - a failed check; returns 1
+fail() {
+	local desc=$1 line
+	echo "not ok - $desc" >&3
+	shift
+	for line in "$@"; do
+		echo "#   $line" >&3
+	done
+	record FAIL "$desc"
+	return 1
+}
+
+# skip DESC WHY - a check that cannot run here, said so
+skip() {
+	echo "ok - $1 # SKIP $2" >&3
+	record SKIP "$1"
+}
+
+note() { echo "# $*" >&3; }
+
+# check DESC CMD... - CMD succeeds
+check() {
+	local desc=$1
+	shift
+	if "$@"; then pass "$desc"; else fail "$desc" "command failed: $*"; fi
+}
+
+# expect_eq DESC EXPECTED ACTUAL
+expect_eq() {
+	if [[ $3 == "$2" ]]; then
+		pass "$1"
+	else
+		fail "$1" "expected: '$2'" "got:      '$3'"
+	fi
+}
+
+# expect_match DESC ERE ACTUAL
+expect_match() {
+	if [[ $3 =~ $2 ]]; then
+		pass "$1"
+	else
+		fail "$1" "expected to match: $2" "got: '$3'"
+	fi
+}
+
+# expect_no_match DESC ERE ACTUAL
+expect_no_match() {
+	if [[ $3 =~ $2 ]]; then
+		fail "$1" "expected not to match: $2" "got: '$3'"
+	else
+		pass "$1"
+	fi
+}
+
+# expect_ne_empty DESC ACTUAL - ACTUAL is not empty
+expect_ne_empty() {
+	if [[ -n $2 ]]; then pass "$1"; else fail "$1" "expected a value, got nothing"; fi
+}
+
+count() { grep -c "^$1 " "$RESULTS" || true; }
+
+# run_case NAME FUNCTION - run one case in a subshell with errexit on; an
+# unexpected error inside it counts as a failure of the case.
+run_case() {
+	local name=$1 fn=$2 rc before
+	echo "# $name"
+	before=$(count FAIL)
+	set +e
+	(
+		set -e
+		"$fn"
+	)
+	rc=$?
+	set -e
+	if ((rc != 0)) && (($(count FAIL) == before)); then
+		fail "$name: aborted (exit $rc)" || true
+	fi
+	if [[ -n $E2E_CASE_AFTER ]]; then
+		"$E2E_CASE_AFTER" "$name" "$fn"
+	fi
+}
+
+summary() {
+	((SUMMARY_DONE)) && return 0
+	SUMMARY_DONE=1
+	echo "$(count PASS) passed, $(count FAIL) failed"
+}
