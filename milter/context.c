@@ -173,7 +173,10 @@ header_copy(const char *value, int *cut)
 
 	if (out == NULL)
 		return NULL;
-	for (p = value; *p && len < FM_HEADER_VALUE_MAX; p++) {
+	/* leading white space (and folding) does not count towards the bound */
+	for (p = value; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++)
+		;
+	for (; *p && len < FM_HEADER_VALUE_MAX; p++) {
 		if (*p == '\r' || *p == '\n')
 			continue;
 		if (*p == '\t')
@@ -181,7 +184,8 @@ header_copy(const char *value, int *cut)
 		else
 			out[len++] = *p;
 	}
-	for (; *p == '\r' || *p == '\n'; p++)
+	/* cut: more than white space was left over */
+	for (; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++)
 		;
 	*cut = *p != '\0';
 	while (len > 0 && out[len - 1] == ' ')

@@ -77,7 +77,7 @@ static const char *const mime_pinned_charsets[] = {
 
 static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
 static int mime_init_status = -1;	/* written only under mime_once */
-static iconv_t mime_pinned[MIME_NPINNED];	/* likewise; never closed */
+static iconv_t volatile mime_pinned[MIME_NPINNED];	/* likewise; never closed */
 static pthread_key_t mime_parser_key;	/* each thread's parser */
 
 /* mime_parser_drop - release a thread's parser when the thread ends */

@@ -7,7 +7,7 @@ PACKAGES=(
 	gcc make autoconf automake pkg-config
 	libmilter-dev libspf2-dev libopendkim-dev libgmime-3.0-dev
 	libsqlite3-dev libssl-dev libunbound-dev libevent-dev libcmocka-dev
-	mandoc postfix swaks sqlite3 python3 procps iproute2 nsd openssl
+	mandoc postfix swaks sqlite3 python3 procps iproute2 nsd openssl valgrind
 )
 
 missing=()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run-all.sh - set everything up and run every test: a build with warnings
 # as errors (unit tests, manual lint, end-to-end tests with a real Postfix,
-# make distcheck), then the same tests built with ASan and UBSan.
+# the unit tests and three end-to-end suites again under valgrind, make
+# distcheck), then the same tests built with ASan and UBSan, and the fault
+# suite.
 # Run as root from the source tree.
 set -euo pipefail
 
@@ -47,13 +49,27 @@ unit() {
 	cat "$dir"/tests/test_*.log
 }
 
+# e2e DIR [SUITE...] - end-to-end suites against the build in DIR
 e2e() {
-	local dir=$1 rc=0
-	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/outbound.sh" || rc=1
-	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/inbound.sh" || rc=1
-	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/dns.sh" || rc=1
-	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/ops.sh" || rc=1
-	FM_BUILD_DIR="$dir" bash "$top/tests/e2e/security.sh" || rc=1
+	local dir=$1 rc=0 s suites
+	shift
+	suites=("$@")
+	((${#suites[@]})) || suites=(outbound inbound dns ops security limits)
+	for s in "${suites[@]}"; do
+		FM_BUILD_DIR="$dir" bash "$top/tests/e2e/$s.sh" || rc=1
+	done
+	return "$rc"
+}
+
+# valgrind_e2e DIR SUITE... - suites with the daemon under valgrind
+valgrind_e2e() {
+	local dir=$1 rc=0 s
+	shift
+	for s in "$@"; do
+		E2E_TIMEOUT=60 FEEDBACK_MILTER="$top/tests/e2e/valgrind-milter" \
+			FM_VALGRIND_TARGET="$dir/milter/feedback-milter" \
+			FM_BUILD_DIR="$dir" bash "$top/tests/e2e/$s.sh" || rc=1
+	done
 	return "$rc"
 }
 
@@ -61,6 +77,9 @@ step "build (-Werror)" build "$top/build-werror" --enable-werror
 step "unit tests" unit "$top/build-werror"
 step "manual pages (mandoc -T lint)" make -s -C "$top/build-werror/man" lint
 step "end-to-end (real Postfix)" e2e "$top/build-werror"
+step "unit tests (valgrind)" make -s -C "$top/build-werror/tests" check-valgrind
+step "end-to-end, milter under valgrind" valgrind_e2e "$top/build-werror" \
+	outbound inbound limits
 step "distcheck" make -s -C "$top/build-werror" distcheck \
 	DISTCHECK_CONFIGURE_FLAGS=--enable-werror
 
@@ -69,6 +88,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 step "build (ASan+UBSan)" build "$top/build-asan" --enable-werror --enable-sanitizers
 step "unit tests (ASan+UBSan)" unit "$top/build-asan"
 step "end-to-end (ASan+UBSan)" e2e "$top/build-asan"
+step "faults (ASan+UBSan)" e2e "$top/build-asan" faults
 
 if [ "$failed" -ne 0 ]; then
 	echo "run-all: $failed step(s) failed"

@@ -96,6 +96,8 @@ pf_bounce_qid() {
 		"$E2E_DIR/postfix.log" | head -n 1
 }
 
+has_bounce_qid() { [[ -n $(pf_bounce_qid "$1") ]]; }
+
 # remote_sent_qid CODE - A's queue id for the message B delivered to
 # CODE@FB (from B's log: "status=sent (250 2.0.0 Ok: queued as QID)")
 remote_sent_qid() {
@@ -336,6 +338,8 @@ case_a() {
 		e2e_wait_until "$E2E_TIMEOUT" "A to log the bounce" \
 		grep -q " $qid: to=<unknown@remote.example>.*status=bounced (host 127.0.0.1.* said: 550 5.1.1" \
 		"$E2E_DIR/postfix.log"
+	# the notification is logged once cleanup (and the milter) took it
+	e2e_wait_until "$E2E_TIMEOUT" "A's bounce for $qid" has_bounce_qid "$qid" || true
 	bqid=$(pf_bounce_qid "$qid")
 	expect_match "(a) A generated a bounce for it" '^[0-9A-Za-z]+$' "$bqid"
 	wait_event "(a)" "code='$code'"
