@@ -83,6 +83,7 @@ typedef struct fm_config {
 	/* store */
 	char *database;
 	unsigned busy_timeout_ms;
+	unsigned db_cache_kib;	/* DatabaseCache */
 
 	/* derived */
 	char *path;		/* file it was read from */

@@ -55,6 +55,12 @@ fm_store_t *fm_store_open(const char *path, int flags,
 void fm_store_close(fm_store_t *st);
 
 /*
+ * fm_store_set_cache - the most KiB the writer connection's page cache may
+ * take (PRAGMA cache_size), from the next batch on; the default is 64 MiB
+ */
+void fm_store_set_cache(fm_store_t *st, unsigned kib);
+
+/*
  * fm_store_add_send - queue the record for the writer thread and wait until
  * its transaction committed. FM_STORE_DUP when the code is taken.
  */

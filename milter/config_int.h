@@ -124,5 +124,7 @@ int fm_cfgset_database(fm_config_t *cfg, const char *v, int first, char *err,
 		       size_t errlen);
 int fm_cfgset_busy_timeout(fm_config_t *cfg, const char *v, int first,
 			   char *err, size_t errlen);
+int fm_cfgset_db_cache(fm_config_t *cfg, const char *v, int first, char *err,
+		       size_t errlen);
 
 #endif

@@ -227,30 +227,58 @@ fm_cfgset_dns_timeout(fm_config_t *cfg, const char *v, int first, char *err,
 	return 0;
 }
 
+/* parse_size - octets with an optional k or M; 0 or -1 (not a size) */
+static int
+parse_size(const char *v, unsigned long long *out)
+{
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	if (*v < '0' || *v > '9')
+		return -1;
+	n = strtoull(v, &end, 10);
+	if (end == v || errno != 0 || n > (1ULL << 40))
+		return -1;
+	if (*end == 'k' || *end == 'K')
+		n *= 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		n *= 1024 * 1024, end++;
+	if (*end != '\0')
+		return -1;
+	*out = n;
+	return 0;
+}
+
 /* fm_cfgset_max_inbound - MaxInboundSize: octets with k or M */
 int
 fm_cfgset_max_inbound(fm_config_t *cfg, const char *v, int first, char *err,
 		      size_t errlen)
 {
 	unsigned long long n;
-	char *end;
 
 	(void)first;
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (end == v || errno != 0)
-		goto bad;
-	if (*end == 'k' || *end == 'K')
-		n *= 1024, end++;
-	else if (*end == 'M' || *end == 'm')
-		n *= 1024 * 1024, end++;
-	if (*end != '\0' || n < 64 * 1024 || n > 256ULL * 1024 * 1024)
-		goto bad;
+	if (parse_size(v, &n) < 0 || n < 64 * 1024 || n > 256ULL * 1024 * 1024)
+		return fm_cfg_fail(err, errlen,
+				   "\"%s\" is not a size from 64k to 256M", v);
 	cfg->max_inbound_size = (size_t)n;
 	return 0;
-bad:
-	return fm_cfg_fail(err, errlen, "\"%s\" is not a size from 64k to 256M",
-			   v);
+}
+
+/* fm_cfgset_db_cache - DatabaseCache: 1M to 1024M, kept in KiB */
+int
+fm_cfgset_db_cache(fm_config_t *cfg, const char *v, int first, char *err,
+		   size_t errlen)
+{
+	unsigned long long n;
+
+	(void)first;
+	if (parse_size(v, &n) < 0 || n < 1024 * 1024 ||
+	    n > 1024ULL * 1024 * 1024)
+		return fm_cfg_fail(err, errlen,
+				   "\"%s\" is not a size from 1M to 1024M", v);
+	cfg->db_cache_kib = (unsigned)(n / 1024);
+	return 0;
 }
 
 STRING_SETTER(set_authserv_id_raw, authserv_id)

@@ -172,6 +172,12 @@ const fm_option_t fm_options[] = {
 	{"DatabaseBusyTimeout", "duration", "5s", 0, fm_cfgset_busy_timeout,
 	 "How long a write waits for a database locked by another process "
 	 "before the message is deferred (at most 10m).", NULL},
+	{"DatabaseCache", "size", "64M", 0, fm_cfgset_db_cache,
+	 "The most memory SQLite's page cache of the milter's database "
+	 "connection takes (1M to 1024M). It fills as the database grows and "
+	 "then stays at this size; it should hold the index of the codes "
+	 "(about 40 bytes per send record kept), or each new send costs a "
+	 "disk read.", NULL},
 };
 
 const size_t fm_noptions = sizeof(fm_options) / sizeof(fm_options[0]);

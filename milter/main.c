@@ -140,6 +140,7 @@ reload(const char *path)
 		       "takes effect at restart");
 	fm_log_set_level(cfg->log_level);
 	fm_store_set_rules(store_current, &cfg->rules);
+	fm_store_set_cache(store_current, cfg->db_cache_kib);
 	fm_log(LOG_NOTICE, NULL, "reloaded %s: %zu sender domains, %d keys "
 	       "(signing key %d)", path, cfg->ndomains,
 	       fm_keyring_count(cfg->keys), fm_keyring_signing_id(cfg->keys));
@@ -416,6 +417,7 @@ run(const char *path, int foreground)
 	}
 	store_current = store;
 	fm_store_set_rules(store, &cfg->rules);
+	fm_store_set_cache(store, cfg->db_cache_kib);
 	fm_mlfi_init(store, pipeline, current_config);
 	fm_log(LOG_NOTICE, NULL, "%s starting: socket %s, %zu sender domains, "
 	       "%d keys (signing key %d), database %s", PACKAGE_STRING,

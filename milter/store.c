@@ -341,6 +341,7 @@ static int store_pragmas(fm_store_t *st, char *err, size_t errlen)
 		rc = sqlite3_exec(st->wdb, "PRAGMA synchronous=FULL;"
 				  "PRAGMA foreign_keys=ON;"
 				  "PRAGMA cache_size=-65536", NULL, NULL, NULL);
+	st->cache_kib = st->cache_set = 65536;
 	if (rc != SQLITE_OK) {
 		store_db_err(st, st->wdb, rc, "cannot set up the database",
 			     err, errlen);
@@ -529,10 +530,20 @@ static void store_lead(fm_store_t *st, struct store_req *self)
 
 	st->leading = 1;
 	while (!self->done && st->head != NULL) {
+		unsigned cache = st->cache_kib;
+
 		batch = st->head;
 		st->head = NULL;
 		st->tailp = &st->head;
 		pthread_mutex_unlock(&st->mu);
+
+		if (cache != st->cache_set) {
+			char sql[64];
+
+			snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%u", cache);
+			if (sqlite3_exec(st->wdb, sql, NULL, NULL, NULL) == SQLITE_OK)
+				st->cache_set = cache;
+		}
 
 		nok = store_run_batch(st, batch);
 
@@ -686,6 +697,14 @@ fm_store_t *fm_store_open(const char *path, int flags,
 fail:
 	store_free(st);
 	return NULL;
+}
+
+/* fm_store_set_cache - the writer's page cache bound, from the next batch */
+void fm_store_set_cache(fm_store_t *st, unsigned kib)
+{
+	pthread_mutex_lock(&st->mu);
+	st->cache_kib = kib;
+	pthread_mutex_unlock(&st->mu);
 }
 
 /*

@@ -123,6 +123,8 @@ struct fm_store {
 
 	pthread_mutex_t mu;		/* guards the fields below */
 	int leading;			/* a caller is committing a batch */
+	unsigned cache_kib;		/* wanted cache_size, under mu */
+	unsigned cache_set;		/* in force; the leader's */
 	pthread_cond_t idle;		/* pending is 0 while stopping */
 	struct store_req *head;
 	struct store_req **tailp;

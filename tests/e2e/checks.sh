@@ -106,5 +106,7 @@ run_case() {
 summary() {
 	((SUMMARY_DONE)) && return 0
 	SUMMARY_DONE=1
-	echo "$(count PASS) passed, $(count FAIL) failed"
+	local skipped
+	skipped=$(count SKIP)
+	echo "$(count PASS) passed, $(count FAIL) failed$( ((skipped == 0)) || echo ", $skipped skipped")"
 }

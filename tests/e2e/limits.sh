@@ -96,6 +96,27 @@ has_code() { [[ -n $(code_of "$1") ]]; }
 # has_event_line QID - the milter logged a bounce event for QID
 has_event_line() { [[ -n $(log_for "$1" 'bounce code=') ]]; }
 
+# rss_why_not - why the milter's RSS says nothing about the milter here
+# (AddressSanitizer's shadow memory and quarantine, or valgrind), or ""
+rss_why_not() {
+	if [[ $(head -c 2 "$FEEDBACK_MILTER") == "#!" ]]; then
+		echo "the milter runs under a wrapper ($FEEDBACK_MILTER)"
+	elif grep -aq __asan_init "$FEEDBACK_MILTER"; then
+		echo "the milter is built with AddressSanitizer"
+	fi
+}
+
+# check_rss DESC LIMIT-KB VALUE-KB - VALUE < LIMIT, where RSS means something
+check_rss() {
+	local why
+	why=$(rss_why_not)
+	if [[ -n $why ]]; then
+		skip "$1" "$why"
+	else
+		check "$1" test "$3" -lt "$2"
+	fi
+}
+
 # hwm_kb - the milter's peak resident set (VmHWM, kB)
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$(e2e_milter_pid)/status"; }
 
@@ -216,7 +237,7 @@ case_b() {
 		"$(e2e_sql "SELECT r.rcpt FROM send_rcpts r JOIN sends s ON s.id = r.send_id WHERE s.code = '$code' AND r.rcpt LIKE '%r$((LIMITS_RCPTS - 1))@%'")"
 	hwm=$(hwm_kb)
 	note "milter VmHWM after $LIMITS_RCPTS recipients: $hwm kB"
-	check "(b) the milter's peak RSS stayed under 128 MB ($hwm kB)" test "$hwm" -lt 131072
+	check_rss "(b) the milter's peak RSS stayed under 128 MB ($hwm kB)" 131072 "$hwm"
 }
 
 # (c) a LIMITS_BIG_MB MB bounce
@@ -250,8 +271,8 @@ for _ in range(int(sys.argv[1])):
 	expect_eq "(c) one line says only the first part was parsed" 1 "$(grep -c . <<<"$line")"
 	hwm=$(hwm_kb)
 	note "milter VmHWM before $hwm0 kB, after the bounce $hwm kB"
-	check "(c) the milter's peak RSS grew by less than 40 MB ($hwm0 -> $hwm kB)" \
-		test $((hwm - hwm0)) -lt 40960
+	check_rss "(c) the milter's peak RSS grew by less than 40 MB ($hwm0 -> $hwm kB)" \
+		40960 $((hwm - hwm0))
 }
 
 # (d) MIME nested 50 deep inside a bounce

@@ -39,6 +39,7 @@ static const char *const option_names[] = {
 	"OutboundAddresses", "DkimSelector", "DkimKeyFile", "DmarcReport",
 	"SuppressionRule", "SuppressionExpiry", "RejectSuppressed",
 	"RejectSuppressedText", "Retention", "Database", "DatabaseBusyTimeout",
+	"DatabaseCache",
 };
 #define NOPTION_NAMES (sizeof(option_names) / sizeof(option_names[0]))
 
@@ -118,6 +119,7 @@ static void test_defaults(void **state)
 	assert_true(cfg->database[0] == '/');
 	assert_true(ends_with(cfg->database, "/lib/feedback-milter/feedback.db"));
 	assert_int_equal(cfg->busy_timeout_ms, 5000);
+	assert_int_equal(cfg->db_cache_kib, 65536);
 	assert_string_equal(cfg->path, NAME);
 	assert_null(cfg->keys);
 	assert_int_equal(cfg->refs, 1);
@@ -343,6 +345,14 @@ static void test_accepted_values(void **state)
 		 offsetof(fm_config_t, busy_timeout_ms), 600000, NULL},
 		{"busy 250", "DatabaseBusyTimeout 250",
 		 offsetof(fm_config_t, busy_timeout_ms), 250000, NULL},
+		{"cache 1M", "DatabaseCache 1M",
+		 offsetof(fm_config_t, db_cache_kib), 1024, NULL},
+		{"cache 1024M", "DatabaseCache 1024M",
+		 offsetof(fm_config_t, db_cache_kib), 1048576, NULL},
+		{"cache 4096k", "DatabaseCache 4096k",
+		 offsetof(fm_config_t, db_cache_kib), 4096, NULL},
+		{"cache octets", "DatabaseCache 2097152",
+		 offsetof(fm_config_t, db_cache_kib), 2048, NULL},
 	};
 	char text[256];
 	size_t i;
@@ -663,6 +673,14 @@ static void test_errors(void **state)
 		{"lifetime 143w", SD "CodeLifetime 143w\n",
 		 NAME ":2: CodeLifetime: \"143w\" is out of range: codes carry a day "
 		 "number, so the lifetime must be from 1d to 1000d"},
+		{"cache small", SD "DatabaseCache 512k\n",
+		 NAME ":2: DatabaseCache: \"512k\" is not a size from 1M to 1024M"},
+		{"cache large", SD "DatabaseCache 1025M\n",
+		 NAME ":2: DatabaseCache: \"1025M\" is not a size from 1M to 1024M"},
+		{"cache negative", SD "DatabaseCache -1M\n",
+		 NAME ":2: DatabaseCache: \"-1M\" is not a size from 1M to 1024M"},
+		{"cache unit", SD "DatabaseCache 1G\n",
+		 NAME ":2: DatabaseCache: \"1G\" is not a size from 1M to 1024M"},
 		{"busy 11m", SD "DatabaseBusyTimeout 11m\n",
 		 NAME ":2: DatabaseBusyTimeout: \"11m\" is longer than 10m"},
 		{"busy 601", SD "DatabaseBusyTimeout 601\n",

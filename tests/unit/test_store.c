@@ -345,6 +345,42 @@ static void test_roundtrip(void **state)
 	fm_store_close(st);
 }
 
+/* wdb_cache_size - the writer connection's PRAGMA cache_size */
+static long long wdb_cache_size(fm_store_t *st)
+{
+	sqlite3_stmt *q = NULL;
+	long long v = 0;
+
+	assert_int_equal(sqlite3_prepare_v2(st->wdb, "PRAGMA cache_size", -1,
+					    &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* test_cache_size - 64 MiB by default; a new bound holds from the next batch */
+static void test_cache_size(void **state)
+{
+	struct ts_dir *d = *state;
+	char err[TS_ERR_SIZE];
+	fm_store_t *st = ts_open(d->db, 1000);
+	fm_send_t s1 = ts_send("0000000000000000a1"),
+		  s2 = ts_send("0000000000000000a2");
+
+	assert_int_equal(wdb_cache_size(st), -65536);
+	fm_store_set_cache(st, 2048);
+	assert_int_equal(wdb_cache_size(st), -65536);	/* not before a batch */
+	assert_int_equal(fm_store_add_send(st, &s1, err, sizeof(err)),
+			 FM_STORE_OK);
+	assert_int_equal(wdb_cache_size(st), -2048);
+	fm_store_set_cache(st, 1024 * 1024);
+	assert_int_equal(fm_store_add_send(st, &s2, err, sizeof(err)),
+			 FM_STORE_OK);
+	assert_int_equal(wdb_cache_size(st), -1048576);
+	fm_store_close(st);
+}
+
 /* test_many_rcpts - a thousand recipients come back in order */
 static void test_many_rcpts(void **state)
 {
@@ -1922,6 +1958,7 @@ int main(void)
 		TS_TEST(test_open_creates_schema),
 		TS_TEST(test_reopen_idempotent),
 		TS_TEST(test_roundtrip),
+		TS_TEST(test_cache_size),
 		TS_TEST(test_many_rcpts),
 		TS_TEST(test_case_and_notfound),
 		TS_TEST(test_duplicate),
