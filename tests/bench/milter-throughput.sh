@@ -26,6 +26,13 @@
 #   fm-inet-nd    feedback-milter over inet: with FM_NO_NODELAY=1, i.e.
 #                 without the TCP_NODELAY fix (the libmilter default)
 #   ref-inet-nd   the reference milter likewise (not in the default set)
+#   bare-dsn      no milter; a DKIM-signed DSN (smtp-source -F) from <> to
+#                 a coded address on feedback.example.nl, SIZE octets
+#   fm-inbound    the same DSN through feedback-milter (unix socket): code
+#                 checked at RCPT, SPF, DKIM verified against NSD on
+#                 loopback, parsed, event recorded, then delivered
+#                 (InboundAction accept, as bare-dsn is); its ratio is to
+#                 bare-dsn of the same round
 #
 # After a warm-up run of each, every round runs each variant once, the order
 # rotating from round to round. A run lasts from the first connection until
@@ -61,7 +68,7 @@ MEM_C=${MEM_C:-100}
 MEM_SECONDS=${MEM_SECONDS:-300}
 MEM_MAX=${MEM_MAX:-100000}
 MEM_BATCH=${MEM_BATCH:-5000}
-read -r -a VARIANTS <<<"${VARIANTS:-bare ref-unix dkim-unix fm-unix fm-inet ref-inet fm-inet-nd}"
+read -r -a VARIANTS <<<"${VARIANTS:-bare ref-unix dkim-unix fm-unix fm-inet ref-inet fm-inet-nd bare-dsn fm-inbound}"
 SENDER=alice@example.nl
 RCPT=rcpt@remote.example
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -69,6 +76,10 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RUNS=""			# file: round variant accept_ms total_ms
 declare -A PORT		# variant -> smtpd port
 declare -A MLOG		# fm-* variant -> its milter log
+declare -A MLINE	# fm-* variant -> the log line each message makes
+FB=feedback.example.nl
+DSN_FILE=""		# the DSN the inbound variants send
+DSN_RCPT=""		# its coded recipient
 FM_INET_PORT="" FM_ND_PORT="" REF_INET_PORT="" REF_ND_PORT=""
 
 # ---------------------------------------------------------------------------
@@ -198,6 +209,60 @@ postfix_listeners() {
 	done
 }
 
+# want_inbound - an inbound variant is selected
+want_inbound() { [[ " ${VARIANTS[*]} " == *" bare-dsn "* || " ${VARIANTS[*]} " == *" fm-inbound "* ]]; }
+
+# inbound_dns - NSD on loopback with the test zones and a DKIM key for
+# remote.example (selector bench); sets DKIM_KEY
+inbound_dns() {
+	local z zones=()
+	e2e_ensure_dkimsign
+	mkdir -p "$E2E_DIR/zones"
+	cp "$E2E_TOP"/tests/dns/zones/*.zone "$E2E_DIR/zones/"
+	DKIM_KEY=$(e2e_dkim_key remote.example bench "$E2E_DIR/zones/remote.example.zone")
+	for z in "$E2E_DIR"/zones/*.zone; do
+		zones+=("$z")
+	done
+	e2e_dns_start "${zones[@]}"
+}
+
+# inbound_dsn - one outbound message for a code, then the DSN file: a
+# multipart/report for rcpt@remote.example with the returned message
+# padded to about SIZE octets, DKIM-signed by remote.example, LF line ends
+# (smtp-source -F sends each line with CRLF)
+inbound_dsn() {
+	local code raw=$E2E_DIR/dsn.raw signed=$E2E_DIR/dsn.signed pad i
+	smtp-source -m 1 -s 1 -l 100 -f "$SENDER" -t "$RCPT" "127.0.0.1:${PORT[fm-unix]}" \
+		>>"$E2E_DIR/smtp-source.log" 2>&1 || e2e_die "smtp-source (code) failed"
+	got_code() { grep -q ': rewrite code=' "$E2E_DIR/milter.log"; }
+	e2e_wait_until "$E2E_TIMEOUT" "a code" got_code || e2e_die "no code for the DSN"
+	code=$(sed -n 's/^.*: rewrite code=\([0-9a-z]*\) .*/\1/p' "$E2E_DIR/milter.log" | head -n 1)
+	DSN_RCPT=$code@$FB
+	pad=$((SIZE > 1500 ? (SIZE - 1500) / 77 : 1))
+	{
+		printf 'From: MAILER-DAEMON@remote.example\nTo: %s\n' "$DSN_RCPT"
+		printf 'Subject: Undelivered Mail Returned to Sender\nDate: %s\n' "$(date -R)"
+		printf 'Message-ID: <bench-dsn@mx.remote.example>\nMIME-Version: 1.0\n'
+		printf 'Content-Type: multipart/report; report-type=delivery-status;\n\tboundary="B0"\n\n'
+		printf -- '--B0\nContent-Type: text/plain\n\nYour message could not be delivered.\n\n'
+		printf -- '--B0\nContent-Type: message/delivery-status\n\n'
+		printf 'Reporting-MTA: dns; mx.remote.example\n\n'
+		printf 'Final-Recipient: rfc822; %s\nAction: failed\nStatus: 5.1.1\n' "$RCPT"
+		printf 'Diagnostic-Code: smtp; 550 5.1.1 <%s>: Recipient address rejected\n\n' "$RCPT"
+		printf -- '--B0\nContent-Type: message/rfc822\n\n'
+		printf 'From: %s\nTo: %s\nSubject: bench\nMessage-ID: <bench@example.nl>\n\n' \
+			"$SENDER" "$RCPT"
+		for ((i = 0; i < pad; i++)); do
+			printf '%076d\n' "$i"
+		done
+		printf -- '--B0--\n'
+	} >"$raw"
+	e2e_dkim_sign remote.example bench "$DKIM_KEY" "$raw" "$signed" ||
+		e2e_die "dkimsign failed"
+	tr -d '\r' <"$signed" >"$E2E_DIR/dsn.eml"
+	DSN_FILE=$E2E_DIR/dsn.eml
+}
+
 setup() {
 	e2e_ensure_packages
 	e2e_require_binaries
@@ -214,9 +279,18 @@ setup() {
 	e2e_sink_start --no-dump
 	e2e_postfix_setup
 	postfix_listeners
-	e2e_milter_config "SenderDomain example.nl"
+	local extra=()
+	if [[ $MEMORY != 1 ]] && want_inbound; then
+		inbound_dns
+		extra=("Nameservers 127.0.0.1@$E2E_DNS_PORT" "InboundAction accept")
+		e2e_postconf "relay_domains = remote.example, $FB"
+	fi
+	e2e_milter_config "SenderDomain example.nl" "${extra[@]}"
 	e2e_milter_start
 	MLOG[fm-unix]=$E2E_DIR/milter.log
+	MLINE[fm-unix]=": rewrite code="
+	MLINE[fm-inet]=": rewrite code="
+	MLINE[fm-inet-nd]=": rewrite code="
 	if [[ $MEMORY == 1 ]]; then
 		e2e_postfix_start
 		return 0
@@ -224,7 +298,11 @@ setup() {
 	local v
 	for v in "${VARIANTS[@]}"; do
 		case $v in
-		bare | fm-unix) ;;
+		bare | fm-unix | bare-dsn) ;;
+		fm-inbound)
+			MLOG[fm-inbound]=$E2E_DIR/milter.log
+			MLINE[fm-inbound]=": bounce code="
+			;;
 		ref-unix)
 			build_refmilter
 			start_bg ref-unix "$E2E_DIR/ref-unix.log" "$REFMILTER" "unix:$E2E_DIR/run/ref.sock"
@@ -255,6 +333,11 @@ setup() {
 		esac
 	done
 	e2e_postfix_start
+	if want_inbound; then
+		PORT[bare-dsn]=$E2E_BARE_PORT
+		PORT[fm-inbound]=$E2E_SMTP_PORT
+		inbound_dsn
+	fi
 }
 
 # stop_extra - the milters started here (lib.sh stops its own)
@@ -272,16 +355,23 @@ bench_exit() { stop_extra; }
 # Runs
 
 sent_count() { grep -c 'status=sent' "$E2E_DIR/postfix.log" || true; }
-rewrite_count() { grep -c ': rewrite code=' "$1" 2>/dev/null || true; }
+# line_count LOG ERE - how many lines of LOG match
+line_count() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 
-# send PORT COUNT SESSIONS - smtp-source, then wait for the queue to drain
-# and the deliveries to be logged; prints "accept_ms total_ms"
+# send PORT COUNT SESSIONS [DSN] - smtp-source (with DSN: the DSN file from
+# <> to its coded address), then wait for the queue to drain and the
+# deliveries to be logged; prints "accept_ms total_ms"
 send() {
-	local port=$1 n=$2 s=$3 sent0 t0 t1 t2
+	local port=$1 n=$2 s=$3 sent0 t0 t1 t2 how
 	e2e_queue_empty || e2e_die "queue not empty before a run"
+	if [[ -n ${4:-} ]]; then
+		how=(-F "$DSN_FILE" -f "" -t "$DSN_RCPT")
+	else
+		how=(-l "$SIZE" -f "$SENDER" -t "$RCPT")
+	fi
 	sent0=$(sent_count)
 	t0=$(e2e_now_ms)
-	smtp-source -m "$n" -s "$s" -l "$SIZE" -f "$SENDER" -t "$RCPT" \
+	smtp-source -m "$n" -s "$s" "${how[@]}" \
 		"127.0.0.1:$port" >>"$E2E_DIR/smtp-source.log" 2>&1 ||
 		e2e_die "smtp-source failed on port $port (see $E2E_DIR/smtp-source.log)"
 	t1=$(e2e_now_ms)
@@ -295,14 +385,16 @@ send() {
 
 # run VARIANT COUNT [ROUND] - one run; with ROUND it is recorded
 run() {
-	local v=$1 n=$2 rw0=0 rw a t out
+	local v=$1 n=$2 rw0=0 rw a t out dsn=""
 	[[ -n ${PORT[$v]:-} ]] || e2e_die "unknown variant $v"
-	[[ -n ${MLOG[$v]:-} ]] && rw0=$(rewrite_count "${MLOG[$v]}")
-	out=$(send "${PORT[$v]}" "$n" "$C")
+	[[ $v == *-dsn || $v == fm-inbound ]] && dsn=1
+	[[ -n ${MLOG[$v]:-} ]] && rw0=$(line_count "${MLOG[$v]}" "${MLINE[$v]}")
+	out=$(send "${PORT[$v]}" "$n" "$C" $dsn)
 	read -r a t <<<"$out"
 	if [[ -n ${MLOG[$v]:-} ]]; then
-		rw=$(($(rewrite_count "${MLOG[$v]}") - rw0))
-		((rw == n)) || e2e_die "$v: $rw rewrites logged for $n messages"
+		# every message was rewritten (outbound) or recorded (inbound)
+		rw=$(($(line_count "${MLOG[$v]}" "${MLINE[$v]}") - rw0))
+		((rw == n)) || e2e_die "$v: $rw lines '${MLINE[$v]}' logged for $n messages"
 	fi
 	if [[ -n ${3:-} ]]; then
 		echo "$3 $v $a $t" >>"$RUNS"
@@ -325,9 +417,10 @@ report() {
 			printf "\n%-12s %12s %12s %10s %10s\n", "variant", "accepted/s", "delivered/s", "acc/bare", "del/bare"
 			for (i = 1; i <= nv; i++) {
 				v = vs[i]; k = 0; kr = 0
+				b = v == "fm-inbound" ? "bare-dsn" : "bare"
 				for (r in rounds) if ((r, v) in acc) {
 					x[++k] = acc[r, v]; y[k] = del[r, v]
-					if ((r, "bare") in acc) { ++kr; ra[kr] = acc[r, v] / acc[r, "bare"]; rd[kr] = del[r, v] / del[r, "bare"] }
+					if ((r, b) in acc) { ++kr; ra[kr] = acc[r, v] / acc[r, b]; rd[kr] = del[r, v] / del[r, b] }
 				}
 				if (!k) continue
 				ma[v] = median(x, k); md[v] = median(y, k)
@@ -344,6 +437,8 @@ report() {
 				printf "fm-inet / fm-unix (delivered):  %.3f\n", pd["fm-inet"] / pd["fm-unix"]
 			if (("ref-inet" in pd) && ("ref-unix" in pd))
 				printf "ref-inet / ref-unix (delivered): %.3f\n", pd["ref-inet"] / pd["ref-unix"]
+			if ("fm-inbound" in pd)
+				printf "fm-inbound / bare-dsn (delivered): %.3f  (target >= 0.70)\n", pd["fm-inbound"]
 			if (("fm-inet-nd" in pd) && ("fm-inet" in pd))
 				printf "fm-inet without / with TCP_NODELAY (delivered): %.3f\n", pd["fm-inet-nd"] / pd["fm-inet"]
 		}' "$RUNS"
