@@ -299,10 +299,10 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	case -1:
 		fm_log(LOG_WARNING, NULL, "a header was not kept: out of memory");
 		break;
-	case 1:
-		fm_log(LOG_NOTICE, NULL, "limits: %.64s header longer than %d "
-		       "octets: its first %d kept", name, FM_HEADER_VALUE_MAX,
-		       FM_HEADER_VALUE_MAX);
+	case 1:		/* logged at end-of-message, with the queue id */
+		if (conn->msg.cut_header[0] == '\0')
+			snprintf(conn->msg.cut_header, sizeof(conn->msg.cut_header),
+				 "%s", name);
 		break;
 	}
 	if (conn->msg.inbound) {
@@ -401,6 +401,10 @@ mlfi_eom(SMFICTX *ctx)
 		return tempfail(ctx, "Internal error: no message state");
 	fm_msg_set_qid(&conn->msg, smfi_getsymval(ctx, "i"));
 	qid = conn->msg.qid[0] ? conn->msg.qid : NULL;
+	if (conn->msg.cut_header[0] != '\0')
+		fm_log(LOG_NOTICE, qid, "limits: %s header longer than %d octets: "
+		       "its first %d kept", conn->msg.cut_header,
+		       FM_HEADER_VALUE_MAX, FM_HEADER_VALUE_MAX);
 	if (conn->msg.inbound)
 		return inbound_eom(ctx, conn);
 	verdict = fm_outbound_decide(conn, &dom);

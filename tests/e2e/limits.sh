@@ -176,8 +176,9 @@ case_a() {
 	code=$(code_of "$qid")
 	expect_eq "(a) sends.msgid holds the first 998 octets of the Message-ID" \
 		"998 ${id:0:998}" "$(e2e_sql "SELECT length(msgid) || ' ' || msgid FROM sends WHERE code = '$code'")"
-	line=$(grep -a 'limits: Message-ID header longer than 998 octets' "$E2E_DIR/milter.log" || true)
-	expect_eq "(a) one 'limits:' line names the cut Message-ID" 1 "$(grep -c . <<<"$line")"
+	line=$(log_for "$qid" 'limits: Message-ID header longer than 998 octets')
+	expect_eq "(a) one 'limits:' line with the queue id names the cut Message-ID" 1 \
+		"$(grep -c . <<<"$line")"
 	line=$(log_for "$qid" 'rewrite ')
 	expect_eq "(a) one rewrite line for the message" 1 "$(grep -c . <<<"$line")"
 	check "(a) the rewrite line is under 2048 octets" test "${#line}" -lt 2100
