@@ -48,7 +48,8 @@
 # read from /proc/PID/status before, during (every second) and after.
 #
 # Environment besides lib.sh's: N C SIZE ROUNDS WARMUP VARIANTS MEMORY
-# MEM_BURST MEM_C MEM_SECONDS MEM_MAX MEM_BATCH, REFMILTER (a built
+# MEM_BURST MEM_C MEM_SECONDS MEM_MAX MEM_BATCH, DB_CACHE (the milter's
+# DatabaseCache, e.g. 8M: its page cache fills sooner), REFMILTER (a built
 # reference milter; by default it is compiled here with cc and -lmilter).
 # OpenDKIM (package opendkim, opendkim-tools) is installed when missing,
 # with a policy-rc.d that keeps its service from starting.
@@ -285,6 +286,7 @@ setup() {
 		extra=("Nameservers 127.0.0.1@$E2E_DNS_PORT" "InboundAction accept")
 		e2e_postconf "relay_domains = remote.example, $FB"
 	fi
+	[[ -n ${DB_CACHE:-} ]] && extra+=("DatabaseCache $DB_CACHE")
 	e2e_milter_config "SenderDomain example.nl" "${extra[@]}"
 	e2e_milter_start
 	MLOG[fm-unix]=$E2E_DIR/milter.log
