@@ -304,7 +304,7 @@ case_ok() {
 	expect_row "ok" $d ok MX feedback.$d '10 mx1\.check-host\.example, 20 mx2'
 	expect_row "ok" $d ok SPF feedback.$d
 	expect_row "ok" $d ok SPF $d 'include:_spf'
-	expect_row "ok" $d ok DKIM fm._domainkey.$d 'ttl=300 "v=DKIM1; k=rsa; p=MII'
+	expect_row "ok" $d ok DKIM fm._domainkey.$d 'ttl=(29[89]|300) "v=DKIM1; k=rsa; p=MII'
 	expect_row "ok" $d ok DMARC _dmarc.$d
 	expect_row "ok" $d ok cache $d 'answers compared with 1 authoritative server'
 	all_ok_but "ok" $d
@@ -429,7 +429,11 @@ case_json() {
 	local rc=0 out
 	out=$("$FEEDBACKCTL" -c "$CONF" dns check --json --auth-port "$AUTH_PORT" check-ok.example) || rc=$?
 	expect_eq "json: exit status 0" 0 "$rc"
-	expect_eq "json: one object per row, all ok" "MX:ok:300 SPF:ok:300 SPF:ok:300 DKIM:ok:300 DMARC:ok:300 cache:ok:None" \
+	# TTLs of 300 s; a name looked up twice in one run comes the second
+	# time from the resolver's cache, a second or two older
+	local t='(29[89]|300)'
+	expect_match "json: one object per row, all ok" \
+		"^MX:ok:$t SPF:ok:$t SPF:ok:$t DKIM:ok:$t DMARC:ok:$t cache:ok:None\$" \
 		"$(python3 -c '
 import json, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
