@@ -77,7 +77,7 @@ step "build (-Werror)" build "$top/build-werror" --enable-werror
 step "unit tests" unit "$top/build-werror"
 step "manual pages (mandoc -T lint)" make -s -C "$top/build-werror/man" lint
 step "end-to-end (real Postfix)" e2e "$top/build-werror"
-step "unit tests (valgrind)" make -s -C "$top/build-werror/tests" check-valgrind
+step "unit tests (valgrind)" make -s -C "$top/build-werror/tests" check-valgrind -j"$jobs"
 step "end-to-end, milter under valgrind" valgrind_e2e "$top/build-werror" \
 	outbound inbound limits
 step "distcheck" make -s -C "$top/build-werror" distcheck \
