@@ -110,3 +110,15 @@ summary() {
 	skipped=$(count SKIP)
 	echo "$(count PASS) passed, $(count FAIL) failed$( ((skipped == 0)) || echo ", $skipped skipped")"
 }
+
+# checks_on_exit RC - for E2E_EXIT_HOOK: a setup step that died counts as a
+# failed check, and the summary is still printed
+checks_on_exit() {
+	local rc=$1
+	[[ -n $RESULTS && -f $RESULTS ]] || return 0
+	if ((SUMMARY_DONE == 0 && rc != 0)); then
+		echo "not ok - setup or teardown failed (exit $rc)" >&3
+		record FAIL "setup"
+		summary
+	fi
+}

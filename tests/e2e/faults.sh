@@ -74,12 +74,7 @@ on_exit() {
 		umount "$E2E_DIR/db" 2>/dev/null || umount -l "$E2E_DIR/db" 2>/dev/null || true
 		TMPFS=0
 	fi
-	[[ -n $RESULTS && -f $RESULTS ]] || return 0
-	if ((SUMMARY_DONE == 0 && rc != 0)); then
-		echo "not ok - setup or teardown failed (exit $rc)" >&3
-		record FAIL "setup"
-		summary
-	fi
+	checks_on_exit "$rc"
 }
 
 # --------------------------------------------------------------------------
@@ -165,22 +160,8 @@ make_dsn() {
 	EOF
 }
 
-# smtp_in FILE RCPT HELO - send FILE as HELO (XCLIENT 192.0.2.10, null
-# sender); prints "250 QID" or "CODE STAGE text"
-smtp_in() {
-	local file=$1 rcpt=$2 helo=$3 log
-	log=$E2E_DIR/state/swaks.$(basename "$file").log
-	swaks --server "127.0.0.1:$E2E_SMTP_PORT" --helo "$helo" \
-		--xclient-addr 192.0.2.10 --xclient-name "$helo" \
-		--from '<>' --to "$rcpt" --data "@$file" --timeout 60 >"$log" 2>&1 || true
-	awk '
-		/^ -> (XCLIENT|EHLO|MAIL|RCPT|DATA)/ { stage = $2; sub(/ .*/, "", stage) }
-		/^ -> \.$/ { stage = "DATA" }
-		/^<\*\* +[0-9][0-9][0-9]/ { t = $0; sub(/^<\*\* +/, "", t); print substr(t, 1, 3), stage, substr(t, 5); found = 1; exit }
-		/^<-  250 .*queued as / { print "250", $NF; found = 1; exit }
-		END { if (!found) print "000 ? no result (see " FILENAME ")" }
-	' "$log"
-}
+# smtp_in FILE RCPT HELO - e2e_swaks_in from <> as 192.0.2.10 saying HELO
+smtp_in() { e2e_swaks_in "$1" "$2" 192.0.2.10 "<>" "$3"; }
 
 # in_tempfailed CASE CODE TOKEN BEFORE - a bounce to CODE is tempfailed 451
 # with reason=store logged, and nothing is recorded

@@ -41,20 +41,6 @@ SUMMARY_DONE=0
 BASE_CONFIG=()
 
 # --------------------------------------------------------------------------
-# Checks: tests/e2e/checks.sh. Each records PASS or FAIL in $RESULTS; a failed
-# check returns 1, which ends the current case.
-
-on_exit() {
-	local rc=$1
-	[[ -n $RESULTS && -f $RESULTS ]] || return 0
-	if ((SUMMARY_DONE == 0 && rc != 0)); then
-		echo "not ok - setup or teardown failed (exit $rc)" >&3
-		record FAIL "setup"
-		summary
-	fi
-}
-
-# --------------------------------------------------------------------------
 # Helpers: outbound sends, the store, the logs
 
 # send_out CASE TOKEN RCPT - alice@example.nl sends to RCPT through A; check
@@ -248,24 +234,8 @@ make_arf() {
 # sign IN OUT - DKIM-sign for remote.example with the test key
 sign() { e2e_dkim_sign remote.example "$SELECTOR" "$DKIM_KEY" "$1" "$2"; }
 
-# smtp_in FILE RCPT [ADDR [MAILFROM]] - send FILE as mx.remote.example would:
-# XCLIENT ADDR (default 192.0.2.10) NAME=mx.remote.example, EHLO
-# mx.remote.example, MAIL FROM (default the null sender). Prints "250 QID",
-# or the failing reply: "CODE STAGE text" (e.g. "550 RCPT 5.1.1 No such ...").
-smtp_in() {
-	local file=$1 rcpt=$2 addr=${3:-192.0.2.10} from=${4:-<>} log
-	log=$E2E_DIR/state/swaks.$(basename "$file").log
-	swaks --server "127.0.0.1:$E2E_SMTP_PORT" --helo mx.remote.example \
-		--xclient-addr "$addr" --xclient-name mx.remote.example \
-		--from "$from" --to "$rcpt" --data "@$file" --timeout 60 >"$log" 2>&1 || true
-	awk '
-		/^ -> (XCLIENT|EHLO|MAIL|RCPT|DATA)/ { stage = $2; sub(/ .*/, "", stage) }
-		/^ -> \.$/ { stage = "DATA" }
-		/^<\*\* +[0-9][0-9][0-9]/ { t = $0; sub(/^<\*\* +/, "", t); print substr(t, 1, 3), stage, substr(t, 5); found = 1; exit }
-		/^<-  250 .*queued as / { print "250", $NF; found = 1; exit }
-		END { if (!found) print "000 ? no result (see " FILENAME ")" }
-	' "$log"
-}
+# smtp_in FILE RCPT [ADDR [MAILFROM]] - e2e_swaks_in as mx.remote.example
+smtp_in() { e2e_swaks_in "$1" "$2" "${3:-192.0.2.10}" "${4:-<>}" mx.remote.example; }
 
 # send_in CASE FILE RCPT [ADDR [MAILFROM]] - smtp_in, expect 250, print the qid
 send_in() {
@@ -811,7 +781,7 @@ main() {
 	e2e_init
 	RESULTS=$E2E_DIR/results
 	: >"$RESULTS"
-	E2E_EXIT_HOOK=on_exit
+	E2E_EXIT_HOOK=checks_on_exit
 	e2e_ensure_dkimsign
 	read -r E2E_SMTP_PORT E2E_SINK_PORT E2E_REMOTE_PORT < <(e2e_free_ports 3)
 	setup_dns

@@ -667,6 +667,52 @@ e2e_smtp_send() {
 	PY
 }
 
+# e2e_smtp_raw FROM RCPT FILE [HELO] - one message to the private Postfix
+# over SMTP (python, the file's octets as they are, so folded headers and
+# odd octets go as written); prints "250 QID" or the failing reply
+e2e_smtp_raw() {
+	python3 - "$E2E_SMTP_PORT" "$1" "$2" "$3" "${4:-client.e2e.test}" <<-'PY'
+		import re, smtplib, sys
+		port, sender, rcpt, path, helo = sys.argv[1:6]
+		msg = open(path, "rb").read()
+		try:
+		    s = smtplib.SMTP("127.0.0.1", int(port), local_hostname=helo, timeout=300)
+		    s.ehlo()
+		    code, text = s.mail(sender)
+		    if code != 250:
+		        print(code, "MAIL", text.decode(errors="replace")); sys.exit(0)
+		    code, text = s.rcpt(rcpt)
+		    if code not in (250, 251):
+		        print(code, "RCPT", text.decode(errors="replace")); sys.exit(0)
+		    code, text = s.data(msg)
+		    text = text.decode(errors="replace")
+		    s.quit()
+		    m = re.search(r"queued as ([0-9A-Za-z]+)", text)
+		    print(code, m.group(1) if m and code == 250 else "DATA " + text)
+		except smtplib.SMTPResponseException as e:
+		    print(e.smtp_code, "ERROR", e.smtp_error)
+	PY
+}
+
+# e2e_swaks_in FILE RCPT ADDR MAILFROM HELO - FILE to RCPT through the
+# private Postfix with swaks, the client made to look like ADDR (XCLIENT)
+# with HELO; prints "250 QID", or the first refusal as "CODE STAGE TEXT"
+# (stage XCLIENT, EHLO, MAIL, RCPT or DATA), or "000 ? ..." on no answer
+e2e_swaks_in() {
+	local file=$1 rcpt=$2 addr=$3 from=$4 helo=$5 log
+	log=$E2E_DIR/state/swaks.$(basename "$file").log
+	swaks --server "127.0.0.1:$E2E_SMTP_PORT" --helo "$helo" \
+		--xclient-addr "$addr" --xclient-name "$helo" \
+		--from "$from" --to "$rcpt" --data "@$file" --timeout 60 >"$log" 2>&1 || true
+	awk '
+		/^ -> (XCLIENT|EHLO|MAIL|RCPT|DATA)/ { stage = $2; sub(/ .*/, "", stage) }
+		/^ -> \.$/ { stage = "DATA" }
+		/^<\*\* +[0-9][0-9][0-9]/ { t = $0; sub(/^<\*\* +/, "", t); print substr(t, 1, 3), stage, substr(t, 5); found = 1; exit }
+		/^<-  250 .*queued as / { print "250", $NF; found = 1; exit }
+		END { if (!found) print "000 ? no result (see " FILENAME ")" }
+	' "$log"
+}
+
 # e2e_postconf NAME=VALUE... - change the private Postfix's main.cf (takes
 # effect at start, or after e2e_postfix_reload)
 e2e_postconf() {

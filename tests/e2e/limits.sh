@@ -45,44 +45,8 @@ BASE_CONFIG=(
 	"DnsTimeout 1s"
 )
 
-on_exit() {
-	local rc=$1
-	[[ -n $RESULTS && -f $RESULTS ]] || return 0
-	if ((SUMMARY_DONE == 0 && rc != 0)); then
-		echo "not ok - setup or teardown failed (exit $rc)" >&3
-		record FAIL "setup"
-		summary
-	fi
-}
-
 # --------------------------------------------------------------------------
 # Helpers
-
-# send_file FROM RCPT FILE [HELO] - one message over SMTP (python, raw
-# octets); prints "250 QID" or the failing reply
-send_file() {
-	python3 - "$E2E_SMTP_PORT" "$1" "$2" "$3" "${4:-client.e2e.test}" <<-'PY'
-		import re, smtplib, sys
-		port, sender, rcpt, path, helo = sys.argv[1:6]
-		msg = open(path, "rb").read()
-		try:
-		    s = smtplib.SMTP("127.0.0.1", int(port), local_hostname=helo, timeout=300)
-		    s.ehlo()
-		    code, text = s.mail(sender)
-		    if code != 250:
-		        print(code, "MAIL", text.decode(errors="replace")); sys.exit(0)
-		    code, text = s.rcpt(rcpt)
-		    if code not in (250, 251):
-		        print(code, "RCPT", text.decode(errors="replace")); sys.exit(0)
-		    code, text = s.data(msg)
-		    text = text.decode(errors="replace")
-		    s.quit()
-		    m = re.search(r"queued as ([0-9A-Za-z]+)", text)
-		    print(code, m.group(1) if m and code == 250 else "DATA " + text)
-		except smtplib.SMTPResponseException as e:
-		    print(e.smtp_code, "ERROR", e.smtp_error)
-	PY
-}
 
 # log_for QID ERE - the milter's log lines for QID that match ERE
 log_for() { grep -aE " $1: .*$2" "$E2E_DIR/milter.log" || true; }
@@ -127,7 +91,7 @@ outbound_code() {
 		printf 'From: alice@example.nl\r\nTo: bob@remote.example\r\n'
 		printf 'Subject: %s\r\nMessage-ID: <%s@e2e.test>\r\n\r\nbody\r\n' "$1" "$1"
 	} >"$E2E_DIR/state/$1.eml"
-	reply=$(send_file alice@example.nl bob@remote.example "$E2E_DIR/state/$1.eml")
+	reply=$(e2e_smtp_raw alice@example.nl bob@remote.example "$E2E_DIR/state/$1.eml")
 	[[ $reply =~ ^250\ ([0-9A-Za-z]+)$ ]] || { echo "outbound $1: $reply" >&2; return 1; }
 	qid=${BASH_REMATCH[1]}
 	e2e_wait_until "$E2E_TIMEOUT" "the rewrite of $qid" has_code "$qid" >/dev/null
@@ -152,7 +116,7 @@ dsn_head() {
 }
 
 # send_dsn CODE FILE - the DSN from <> to CODE@FB; prints the reply
-send_dsn() { send_file "" "$1@$FB" "$2" mx.remote.example; }
+send_dsn() { e2e_smtp_raw "" "$1@$FB" "$2" mx.remote.example; }
 
 # event_of CODE COLUMNS - the event rows for CODE
 event_of() { e2e_sql "SELECT $2 FROM events WHERE code = '$1' ORDER BY id"; }
@@ -169,7 +133,7 @@ case_a() {
 		printf 'From: alice@example.nl\r\nTo: bob@remote.example\r\n'
 		printf 'Message-ID: %s\r\nSubject: %s\r\n\r\nEND case-a\r\n' "$id" "$subj"
 	} >"$E2E_DIR/state/a.eml"
-	reply=$(send_file alice@example.nl bob@remote.example "$E2E_DIR/state/a.eml")
+	reply=$(e2e_smtp_raw alice@example.nl bob@remote.example "$E2E_DIR/state/a.eml")
 	expect_match "(a) Postfix accepted the message (250)" '^250 [0-9A-Za-z]+$' "$reply"
 	qid=${reply#250 }
 	check "(a) the milter rewrote it" e2e_wait_until "$E2E_TIMEOUT" "the rewrite of $qid" has_code "$qid"
@@ -375,7 +339,7 @@ main() {
 	e2e_init
 	RESULTS=$E2E_DIR/results
 	: >"$RESULTS"
-	E2E_EXIT_HOOK=on_exit
+	E2E_EXIT_HOOK=checks_on_exit
 	read -r E2E_SMTP_PORT E2E_SINK_PORT DEAD_PORT < <(e2e_free_ports 3)
 	e2e_sink_start --no-dump
 	setup_postfix

@@ -42,12 +42,7 @@ on_exit() {
 	local rc=$1
 	[[ -n $E2E_DIR && -d $E2E_DIR/pids ]] &&
 		e2e_stop_pid "$(e2e_pid_read follow)" "feedbackctl events --follow" 5
-	[[ -n $RESULTS && -f $RESULTS ]] || return 0
-	if ((SUMMARY_DONE == 0 && rc != 0)); then
-		echo "not ok - setup or teardown failed (exit $rc)" >&3
-		record FAIL "setup"
-		summary
-	fi
+	checks_on_exit "$rc"
 }
 
 # --------------------------------------------------------------------------

@@ -20,21 +20,6 @@ RESULTS=""
 SUMMARY_DONE=0
 
 # --------------------------------------------------------------------------
-# Checks. Each records PASS or FAIL in $RESULTS; a failed check returns 1,
-# which ends the current case (later checks of a case build on earlier ones).
-
-# on_exit - a setup step died: count it and still print the summary
-on_exit() {
-	local rc=$1
-	[[ -n $RESULTS && -f $RESULTS ]] || return 0
-	if ((SUMMARY_DONE == 0 && rc != 0)); then
-		echo "not ok - setup or teardown failed (exit $rc)" >&3
-		record FAIL "setup"
-		summary
-	fi
-}
-
-# --------------------------------------------------------------------------
 # Helpers
 
 # send_ok CASE TOKEN [e2e_smtp_send options and arguments] - send over SMTP,
@@ -370,7 +355,7 @@ main() {
 	e2e_init
 	RESULTS=$E2E_DIR/results
 	: >"$RESULTS"
-	E2E_EXIT_HOOK=on_exit
+	E2E_EXIT_HOOK=checks_on_exit
 	read -r E2E_SMTP_PORT E2E_SINK_PORT < <(e2e_free_ports 2)
 	e2e_sink_start --dump
 	e2e_postfix_setup

@@ -43,19 +43,6 @@ BASE_CONFIG=(
 )
 
 # --------------------------------------------------------------------------
-# Checks: tests/e2e/checks.sh
-
-on_exit() {
-	local rc=$1
-	[[ -n $RESULTS && -f $RESULTS ]] || return 0
-	if ((SUMMARY_DONE == 0 && rc != 0)); then
-		echo "not ok - setup or teardown failed (exit $rc)" >&3
-		record FAIL "setup"
-		summary
-	fi
-}
-
-# --------------------------------------------------------------------------
 # Helpers
 
 # milter_try CONF ARGS... - run the daemon (bounded by a timeout) with a
@@ -76,33 +63,6 @@ conf_variant() {
 
 # evq COLUMNS WHERE - event rows
 evq() { e2e_sql "SELECT $1 FROM events WHERE $2 ORDER BY id"; }
-
-# send_raw TOKEN FROM RCPT MESSAGE-FILE - SMTP with python (raw message
-# bytes, so that folded headers go as written); prints "250 QID" or the
-# failing reply
-send_raw() {
-	python3 - "$E2E_SMTP_PORT" "$2" "$3" "$4" <<-'PY'
-		import re, smtplib, sys
-		port, sender, rcpt, path = sys.argv[1:5]
-		msg = open(path, "rb").read()
-		try:
-		    s = smtplib.SMTP("127.0.0.1", int(port), local_hostname="client.e2e.test", timeout=60)
-		    s.ehlo()
-		    code, text = s.mail(sender)
-		    if code != 250:
-		        print(code, "MAIL", text.decode(errors="replace")); sys.exit(0)
-		    code, text = s.rcpt(rcpt)
-		    if code not in (250, 251):
-		        print(code, "RCPT", text.decode(errors="replace")); sys.exit(0)
-		    code, text = s.data(msg)
-		    text = text.decode(errors="replace")
-		    s.quit()
-		    m = re.search(r"queued as ([0-9A-Za-z]+)", text)
-		    print(code, m.group(1) if m and code == 250 else "DATA " + text)
-		except smtplib.SMTPResponseException as e:
-		    print(e.smtp_code, "ERROR", e.smtp_error)
-	PY
-}
 
 # code_of QID - the code the milter logged for a queue id
 code_of() {
@@ -228,7 +188,7 @@ case_e() {
 		printf 'From: alice@example.nl\r\nTo: %s\r\nSubject: sql\r\n' "$rcpt"
 		printf 'Message-ID: %s\r\nDate: %s\r\n\r\nEND case-e\r\n' "$msgid" "$(date -R)"
 	} >"$E2E_DIR/state/e.eml"
-	reply=$(send_raw case-e alice@example.nl "$rcpt" "$E2E_DIR/state/e.eml")
+	reply=$(e2e_smtp_raw alice@example.nl "$rcpt" "$E2E_DIR/state/e.eml")
 	expect_match "(e) Postfix accepted the message (250)" '^250 [0-9A-Za-z]+$' "$reply"
 	qid=${reply#250 }
 	check "(e) the milter rewrote it" e2e_wait_until "$E2E_TIMEOUT" "the rewrite of $qid" has_code "$qid"
@@ -256,7 +216,7 @@ case_f() {
 		printf 'Message-ID: <f1@e2e.test>\r\n FAKE: reject code=forgedline rcpt=<x@y> why=injected\r\n'
 		printf 'Date: %s\r\n\r\nEND case-f\r\n' "$(date -R)"
 	} >"$E2E_DIR/state/f.eml"
-	reply=$(send_raw case-f alice@example.nl bob@remote.example "$E2E_DIR/state/f.eml")
+	reply=$(e2e_smtp_raw alice@example.nl bob@remote.example "$E2E_DIR/state/f.eml")
 	expect_match "(f) Postfix accepted the message (250)" '^250 [0-9A-Za-z]+$' "$reply"
 	qid=${reply#250 }
 	check "(f) the milter rewrote it" e2e_wait_until "$E2E_TIMEOUT" "the rewrite of $qid" has_code "$qid"
@@ -340,7 +300,7 @@ main() {
 	e2e_init
 	RESULTS=$E2E_DIR/results
 	: >"$RESULTS"
-	E2E_EXIT_HOOK=on_exit
+	E2E_EXIT_HOOK=checks_on_exit
 	read -r E2E_SMTP_PORT E2E_SINK_PORT < <(e2e_free_ports 2)
 	e2e_sink_start --no-dump
 	setup_postfix
