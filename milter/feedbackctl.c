@@ -46,16 +46,20 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: feedbackctl [-c config-file] command [arguments]\n"
+		"       feedbackctl -V | -h\n"
 		"commands:\n"
 		"  decode [--json] CODE|ADDRESS  verify a code, print its send\n"
 		"  key new                       append a fresh key to KeyFile\n"
 		"  parse [--json] FILE...        classify bounce messages in files\n"
 		"  dns advise DOMAIN             print the DNS records to create\n"
-		"  dns check [--json] DOMAIN     check them live: ok, warn, fail\n"
+		"  dns check [--json] [--auth-port PORT] [--no-auth] DOMAIN\n"
+		"                                check them live: ok, warn, fail\n"
 		"  dkim keygen DOMAIN            make the DKIM key (DkimKeyFile)\n"
 		"  suppression list|add|remove|export ...  suppressed recipients\n"
-		"  stats [--since 7d] [--by day|domain|class|reason] [--json|--csv]\n"
-		"  events [--since 7d] [--class C] [--follow] [--json] ...\n"
+		"  stats [--domain D] [--since 7d] [--by day|domain|class|reason]\n"
+		"        [--json|--csv]\n"
+		"  events [--since 7d] [--class C] [--domain D] [--recipient ADDR]\n"
+		"         [--code CODE] [--limit N] [--json|--csv] [--follow]\n"
 		"  prune --older-than 90d [--dry-run]  delete old sends, events\n"
 		"default configuration file: %s\n", FM_DEFAULT_CONFIG);
 	exit(status);
