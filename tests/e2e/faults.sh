@@ -80,7 +80,6 @@ on_exit() {
 # --------------------------------------------------------------------------
 # Helpers
 
-log_after() { tail -n +"$(($2 + 1))" "$1" | grep -Eq -- "$3"; }
 mlines() { wc -l <"$E2E_DIR/milter.log"; }
 evq() { e2e_sql "SELECT $1 FROM events WHERE $2 ORDER BY id"; }
 has_event() { [[ -n $(evq id "$1") ]]; }
@@ -113,7 +112,7 @@ out_tempfailed() {
 	reply=$(e2e_smtp_send "$token" alice@example.nl "rcpt-$token@remote.example")
 	expect_match "$name: outbound tempfailed at end of DATA (451 4.3.0)" '^451 DATA 4\.3\.0 ' "$reply"
 	check "$name: 'tempfail reason=store' logged" \
-		log_after "$E2E_DIR/milter.log" "$before" 'tempfail reason=store'
+		e2e_log_after "$E2E_DIR/milter.log" "$before" 'tempfail reason=store'
 	sleep 0.5
 	check "$name: nothing of it at the sink" test -z "$(e2e_sink_file "$token")"
 }
@@ -171,7 +170,7 @@ in_tempfailed() {
 	reply=$(smtp_in "$E2E_DIR/state/$token.eml" "$code@$FB" ok.faults.example)
 	expect_match "$name: inbound bounce tempfailed (451)" '^451 DATA 4\.' "$reply"
 	check "$name: 'tempfail reason=store code=$code' logged" \
-		log_after "$E2E_DIR/milter.log" "$before" "tempfail reason=store code=$code"
+		e2e_log_after "$E2E_DIR/milter.log" "$before" "tempfail reason=store code=$code"
 }
 
 # in_recorded CASE CODE TOKEN - a bounce to CODE is accepted and recorded
@@ -283,7 +282,7 @@ case_s1() {
 		e2e_wait_until "$E2E_TIMEOUT" "the milter to exit" e2e_pid_gone "$pid"
 	wait "$pid" 2>/dev/null || true
 	check "(s1) ... and says why (database is read-only)" \
-		log_after "$E2E_DIR/milter.log" "$before" 'Database: .*read-only'
+		e2e_log_after "$E2E_DIR/milter.log" "$before" 'Database: .*read-only'
 	note "$(tail -n +"$((before + 1))" "$E2E_DIR/milter.log" | grep -m1 'read-only')"
 	reply=$(e2e_smtp_send s1-out alice@example.nl rcpt-s1-out@remote.example)
 	expect_match "(s1) outbound deferred by Postfix (4xx)" '^4[0-9][0-9] ' "$reply"

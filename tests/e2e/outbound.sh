@@ -60,10 +60,6 @@ no_rewrite_logged() {
 	fi
 }
 
-# log_after FILE LINE ERE - FILE has a line matching ERE after line LINE
-log_after() {
-	tail -n +"$(($2 + 1))" "$1" | grep -Eq "$3"
-}
 
 # sorted WORD... - one a line, sorted
 sorted() { printf '%s\n' "$@" | sort; }
@@ -251,7 +247,7 @@ case_l() {
 	kill -HUP "$(e2e_milter_pid)"
 	check "(l) the milter reloaded two keys on SIGHUP" \
 		e2e_wait_until "$E2E_TIMEOUT" "the milter to reload" \
-		log_after "$E2E_DIR/milter.log" "$before" 'reloaded .* 2 keys'
+		e2e_log_after "$E2E_DIR/milter.log" "$before" 'reloaded .* 2 keys'
 	send_ok "(l)" case-l case-l alice@example.nl rcpt-l@remote.example >/dev/null
 	f=$(sink_file "(l)" case-l)
 	from=$(e2e_sink_mail_from "$f")
@@ -284,7 +280,7 @@ PY
 	reply=$(e2e_smtp_send case-m1 alice@example.nl rcpt-m@remote.example)
 	expect_match "(m) the message is tempfailed at end of DATA (451 4.3.0)" '^451 DATA 4\.3\.0 ' "$reply"
 	check "(m) the milter logged the store failure" \
-		log_after "$E2E_DIR/milter.log" "$before" 'tempfail reason=store sender=<alice@example\.nl> error=".*locked'
+		e2e_log_after "$E2E_DIR/milter.log" "$before" 'tempfail reason=store sender=<alice@example\.nl> error=".*locked'
 	wait "$holder" || true
 	check "(m) nothing of it reached the sink" test -z "$(e2e_sink_file case-m1)"
 	send_ok "(m) after the lock" case-m2 case-m2 alice@example.nl rcpt-m@remote.example >/dev/null
@@ -310,7 +306,7 @@ case_j() {
 		e2e_sendmail erin@example.nl rcpt-j2@remote.example
 	check "(j) local submission tempfailed by the cleanup milter" \
 		e2e_wait_until "$E2E_TIMEOUT" "cleanup to tempfail the local submission" \
-		log_after "$E2E_DIR/postfix.log" "$before" "milter-reject: .* 4\.7\.1 .*from=<erin@example\.nl>"
+		e2e_log_after "$E2E_DIR/postfix.log" "$before" "milter-reject: .* 4\.7\.1 .*from=<erin@example\.nl>"
 	check "(j) it waits in the maildrop queue" \
 		test -n "$(find "$E2E_DIR/queue/maildrop" -type f -print -quit)"
 	check "(j) nothing of it reached the sink" \
