@@ -253,7 +253,7 @@ parse_line(fm_config_t *cfg, char *line, const char *name, int lineno,
 		return fm_cfg_fail(err, errlen,
 				   "%s:%d: %s: a value is required", name,
 				   lineno, opt->name);
-	if (seen[idx] && !opt->repeatable)
+	if (seen[idx] && !(opt->flags & FM_OPT_REPEAT))
 		return fm_cfg_fail(err, errlen,
 				   "%s:%d: %s: given twice (first on line %d)",
 				   name, lineno, opt->name, seen[idx]);
@@ -506,10 +506,13 @@ fm_config_write_man(FILE *fp)
 		write_doc(fp, o->doc);
 		if (o->def != NULL)
 			fprintf(fp, ".Pp\nDefault:\n.Ql %s .\n", o->def);
-		else if (o->repeatable)
-			fputs(".Pp\nMay be repeated; no default.\n", fp);
 		else
 			fputs(".Pp\nNo default.\n", fp);
+		if (o->flags & FM_OPT_REPEAT)
+			fputs("May be repeated.\n", fp);
+		if (o->flags & FM_OPT_RESTART)
+			fputs("Takes effect at the next start, not on reload.\n",
+			      fp);
 	}
 	fputs(".El\n", fp);
 }
@@ -521,7 +524,7 @@ fm_config_write_sample(FILE *fp)
 	size_t i;
 
 	fputs("# feedback-milter.conf - see feedback-milter.conf(5)\n"
-	      "# Lines are \"Name value\"; '#' starts a comment.\n\n"
+	      "# Lines are \"Name value\"; lines starting with '#' are comments.\n\n"
 	      "SenderDomain example.nl\n", fp);
 	for (i = 0; i < fm_noptions; i++) {
 		if (strcmp(fm_options[i].name, "SenderDomain") == 0)

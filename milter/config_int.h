@@ -27,11 +27,15 @@
 typedef int (*fm_setter_t)(fm_config_t *cfg, const char *value, int first,
 			   char *err, size_t errlen);
 
+/* fm_option_t flags */
+#define FM_OPT_REPEAT	0x1	/* may be given on several lines */
+#define FM_OPT_RESTART	0x2	/* a reload (SIGHUP) does not change it */
+
 typedef struct {
 	const char *name;
 	const char *arg;	/* argument in the manual */
 	const char *def;	/* default as text, or NULL */
-	int repeatable;
+	unsigned flags;		/* FM_OPT_* */
 	fm_setter_t set;
 	const char *doc;	/* mdoc text of the manual entry */
 	const char *example;	/* value for the sample file, if no default */

@@ -210,7 +210,7 @@ fm_cfgset_nameservers(fm_config_t *cfg, const char *v, int first, char *err,
 	return rc < 0 ? -1 : xstrdup_into(&cfg->nameservers, v, err, errlen);
 }
 
-/* fm_cfgset_dns_timeout - DnsTimeout: 100 ms to 60 s */
+/* fm_cfgset_dns_timeout - DnsTimeout: 1 s to 60 s */
 int
 fm_cfgset_dns_timeout(fm_config_t *cfg, const char *v, int first, char *err,
 		      size_t errlen)
@@ -593,7 +593,7 @@ fm_cfgset_retention(fm_config_t *cfg, const char *v, int first, char *err,
 	return 0;
 }
 
-/* fm_cfgset_socket - unix:/path, local:/path, inet:PORT@HOST, inet6:PORT@HOST */
+/* fm_cfgset_socket - unix:/path, local:/path, inet[6]:PORT@HOST */
 int
 fm_cfgset_socket(fm_config_t *cfg, const char *v, int first, char *err,
 		 size_t errlen)
@@ -729,6 +729,11 @@ fm_cfgset_lifetime(fm_config_t *cfg, const char *v, int first, char *err,
 			"\"%s\" is out of range: codes carry a day number, "
 			"so the lifetime must be from 1d to 1000d",
 			v);
+	if (secs % 86400 != 0)
+		return fm_cfg_fail(err, errlen,
+				   "\"%s\" is not a whole number of days: codes "
+				   "carry a day number",
+				   v);
 	cfg->code_lifetime_days = (unsigned)(secs / 86400);
 	return 0;
 }

@@ -80,9 +80,10 @@ static void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-		"usage: feedback-milter [-fnV] [-c config-file]\n"
+		"usage: feedback-milter [-fhnV] [-c config-file]\n"
 		"  -c FILE  configuration file (default %s)\n"
 		"  -f       stay in the foreground and log to stderr too\n"
+		"  -h       print this help and exit\n"
 		"  -n       check the configuration and keys, then exit\n"
 		"  -V       print the version and exit\n", FM_DEFAULT_CONFIG);
 	exit(status);
@@ -138,6 +139,19 @@ reload(const char *path)
 	    old->dns_timeout_ms != cfg->dns_timeout_ms)
 		fm_log(LOG_WARNING, NULL, "Nameservers or DnsTimeout changed: "
 		       "takes effect at restart");
+	if (old->socket_mode != cfg->socket_mode)
+		fm_log(LOG_WARNING, NULL, "SocketMode changed: takes effect at "
+		       "restart");
+	if (changed(old->pid_file, cfg->pid_file))
+		fm_log(LOG_WARNING, NULL, "PidFile changed: takes effect at "
+		       "restart");
+	if (old->syslog != cfg->syslog ||
+	    old->syslog_facility != cfg->syslog_facility)
+		fm_log(LOG_WARNING, NULL, "Syslog or SyslogFacility changed: "
+		       "takes effect at restart");
+	if (old->busy_timeout_ms != cfg->busy_timeout_ms)
+		fm_log(LOG_WARNING, NULL, "DatabaseBusyTimeout changed: takes "
+		       "effect at restart");
 	fm_log_set_level(cfg->log_level);
 	fm_store_set_rules(store_current, &cfg->rules);
 	fm_store_set_cache(store_current, cfg->db_cache_kib);

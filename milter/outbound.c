@@ -42,7 +42,7 @@ fm_outbound_suppressed(fm_store_t *store, const fm_conn_t *conn,
 		       const char *rcpt)
 {
 	const char *qid = conn->msg.qid[0] ? conn->msg.qid : NULL;
-	char addr[FM_ADDR_MAX], err[512], line[1024];
+	char addr[FM_ADDR_MAX], err[512], line[1024], msg[1024];
 	fm_suppression_t sup;
 	void *mem = NULL;
 	int bracketed;
@@ -66,8 +66,13 @@ fm_outbound_suppressed(fm_store_t *store, const fm_conn_t *conn,
 		fm_suppression_free(mem);
 		return FM_SUPP_YES;
 	default:
-		fm_log(LOG_ERR, qid, "tempfail reason=store: suppression lookup: %s",
-		       err);
+		snprintf(line, sizeof(line), "suppression lookup: %s", err);
+		fm_kv_init(&kv, msg, sizeof(msg));
+		fm_kv_word(&kv, "tempfail");
+		fm_kv_str(&kv, "reason", "store");
+		fm_kv_addr(&kv, "rcpt", addr);
+		fm_kv_str(&kv, "error", line);
+		fm_log(LOG_ERR, qid, "%s", msg);
 		return FM_SUPP_ERROR;
 	}
 }

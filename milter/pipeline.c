@@ -201,6 +201,28 @@ log_events(const char *qid, const fm_event_t *ev, size_t n,
 	}
 }
 
+/*
+ * log_store_tempfail - the line for a message deferred because the store
+ * failed: "tempfail reason=store code=CODE error=..." (what, if given,
+ * says which step failed)
+ */
+static void
+log_store_tempfail(const char *qid, const char *code, const char *what,
+		   const char *err)
+{
+	char text[600], line[1024];
+	fm_kv_t kv;
+
+	snprintf(text, sizeof(text), "%s%s%s", what ? what : "",
+		 what ? ": " : "", err);
+	fm_kv_init(&kv, line, sizeof(line));
+	fm_kv_word(&kv, "tempfail");
+	fm_kv_str(&kv, "reason", "store");
+	fm_kv_str(&kv, "code", code && code[0] ? code : "-");
+	fm_kv_str(&kv, "error", text);
+	fm_log(LOG_ERR, qid, "%s", line);
+}
+
 /* lookup_send - the send record of a verified code; -1 on a store error */
 static int
 lookup_send(fm_pipeline_t *p, const fm_conn_t *conn, fm_send_t *send,
@@ -221,8 +243,7 @@ lookup_send(fm_pipeline_t *p, const fm_conn_t *conn, fm_send_t *send,
 		       "record (another store, or pruned)", conn->msg.code);
 		return 0;
 	default:
-		fm_log(LOG_ERR, qid, "tempfail reason=store code=%s: %s",
-		       conn->msg.code, err);
+		log_store_tempfail(qid, conn->msg.code, "send lookup", err);
 		return -1;
 	}
 }
@@ -231,17 +252,11 @@ lookup_send(fm_pipeline_t *p, const fm_conn_t *conn, fm_send_t *send,
 static int
 record(fm_pipeline_t *p, const char *qid, const fm_event_t *ev, size_t n)
 {
-	char err[512], line[1024];
-	fm_kv_t kv;
+	char err[512];
 
 	if (fm_store_add_events(p->store, ev, n, err, sizeof(err)) == FM_STORE_OK)
 		return 0;
-	fm_kv_init(&kv, line, sizeof(line));
-	fm_kv_word(&kv, "tempfail");
-	fm_kv_str(&kv, "reason", "store");
-	fm_kv_str(&kv, "code", ev[0].code ? ev[0].code : "-");
-	fm_kv_str(&kv, "error", err);
-	fm_log(LOG_ERR, qid, "%s", line);
+	log_store_tempfail(qid, ev[0].code, NULL, err);
 	return -1;
 }
 

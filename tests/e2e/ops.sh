@@ -234,8 +234,13 @@ case_d() {
 # (e) RejectSuppressed yes: A refuses the suppressed recipient at RCPT with
 # RejectSuppressedText; the other recipient of the message passes
 case_e() {
-	local out
-	reconfigure "RejectSuppressed yes" "RejectSuppressedText $REJECT_TEXT"
+	local out before
+	before=$(wc -l <"$E2E_DIR/milter.log")
+	reconfigure "RejectSuppressed yes" "RejectSuppressedText $REJECT_TEXT" \
+		"SyslogFacility local3"
+	check "(e) the reload warns that SyslogFacility needs a restart" \
+		e2e_log_after "$E2E_DIR/milter.log" "$before" \
+		'Syslog or SyslogFacility changed: takes effect at restart'
 	out=$(smtp_rcpts ops-e alice@example.nl unknown@remote.example ok-e@remote.example)
 	expect_eq "(e) the suppressed recipient is refused: 550 5.1.1 and the text" \
 		"RCPT unknown@remote.example 550 5.1.1 $REJECT_TEXT" "$(grep '^RCPT unknown@' <<<"$out")"

@@ -667,6 +667,9 @@ static void test_errors(void **state)
 		{"lifetime 12h", SD "CodeLifetime 12h\n",
 		 NAME ":2: CodeLifetime: \"12h\" is out of range: codes carry a day "
 		 "number, so the lifetime must be from 1d to 1000d"},
+		{"lifetime 36h", SD "CodeLifetime 36h\n",
+		 NAME ":2: CodeLifetime: \"36h\" is not a whole number of days: "
+		 "codes carry a day number"},
 		{"lifetime 1001d", SD "CodeLifetime 1001d\n",
 		 NAME ":2: CodeLifetime: \"1001d\" is out of range: codes carry a day "
 		 "number, so the lifetime must be from 1d to 1000d"},
@@ -1091,12 +1094,22 @@ static void test_write_man(void **state)
 	assert_non_null(strstr(man, ".Ql 5s .\n"));
 	assert_non_null(strstr(man, "\n.It Cm SenderDomain Ar domain "
 				    "[feedback-domain]\n"));
-	/* SenderDomain, IdentityHeaders, MXHost and OutboundAddresses repeat;
-	 * UserID, PidFile, Nameservers, AuthservID, CnameTarget, SpfInclude,
-	 * DkimKeyFile and DmarcReport do not */
-	assert_int_equal(count_of(man, "May be repeated; no default.\n"), 4);
+	/* without a default: SenderDomain, IdentityHeaders, MXHost and
+	 * OutboundAddresses (which repeat), UserID, PidFile, Nameservers,
+	 * AuthservID, CnameTarget, SpfInclude, DkimKeyFile and DmarcReport */
+	assert_int_equal(count_of(man, ".Pp\nNo default.\nMay be repeated.\n"),
+			 4);
+	assert_int_equal(count_of(man, ".Pp\nNo default.\n"), 12);
+	/* with a default: TrustedClients, InboundAction, SuppressionRule and
+	 * SuppressionExpiry repeat */
+	assert_int_equal(count_of(man, "May be repeated.\n"), 8);
+	assert_non_null(strstr(man, ".Ql 127.0.0.0/8 ::1/128 .\n"
+				    "May be repeated.\n"));
 	assert_non_null(strstr(man, ".It Cm SuppressionRule Ar class=rule ...\n"));
-	assert_int_equal(count_of(man, ".Pp\nNo default.\n"), 8);
+	/* ten options take effect only at the next start */
+	assert_int_equal(count_of(man, "Takes effect at the next start, not on "
+				       "reload.\n"), 10);
+	assert_non_null(strstr(man, ".Ql 5s .\nTakes effect at the next start"));
 	free(man);
 }
 
