@@ -66,10 +66,22 @@ void fm_conn_free(fm_conn_t *conn);
 
 /*
  * fm_conn_begin_msg - start a message: pin cfg (takes the reference),
- * forget the previous message. 0 or -1 when out of memory.
+ * forget the previous message. daemon_port is the MTA's {daemon_port}
+ * macro (or NULL): with the sender it tells a local submission (see
+ * fm_local_submission). 0 or -1 when out of memory.
  */
 int fm_conn_begin_msg(fm_conn_t *conn, fm_config_t *cfg, const char *sender,
-		      const char *sasl_user);
+		      const char *sasl_user, const char *daemon_port);
+
+/*
+ * fm_local_submission - was the message submitted on this host, through
+ * Postfix's sendmail command (non_smtpd_milters)? Postfix's cleanup gives
+ * such a sender without angle brackets and {daemon_port} "0". Its smtpd
+ * gives the sender as the client wrote it, brackets or not, and the port
+ * the client connected to: a remote client can leave the brackets out but
+ * cannot make the port 0, so both must hold.
+ */
+int fm_local_submission(const char *sender, const char *daemon_port);
 /* fm_conn_end_msg - forget the message (after EOM or abort) */
 void fm_conn_end_msg(fm_conn_t *conn);
 

@@ -110,20 +110,31 @@ fm_conn_free(fm_conn_t *conn)
 	free(conn);
 }
 
-/* fm_conn_begin_msg - start a message with the newest snapshot */
+/* fm_local_submission - the sendmail command, not an SMTP client */
 int
-fm_conn_begin_msg(fm_conn_t *conn, fm_config_t *cfg, const char *sender,
-		  const char *sasl_user)
+fm_local_submission(const char *sender, const char *daemon_port)
 {
 	const char *s;
 
+	if (sender == NULL || daemon_port == NULL ||
+	    strcmp(daemon_port, "0") != 0)
+		return 0;
+	for (s = sender; isspace((unsigned char)*s); s++)
+		;
+	return *s != '<';
+}
+
+/* fm_conn_begin_msg - start a message with the newest snapshot */
+int
+fm_conn_begin_msg(fm_conn_t *conn, fm_config_t *cfg, const char *sender,
+		  const char *sasl_user, const char *daemon_port)
+{
 	fm_conn_end_msg(conn);
 	fm_config_unref(conn->cfg);
 	conn->cfg = cfg;
 	if (sender != NULL) {
-		for (s = sender; isspace((unsigned char)*s); s++)
-			;
-		conn->msg.local_submission = *s != '<';
+		conn->msg.local_submission = fm_local_submission(sender,
+								 daemon_port);
 		if ((conn->msg.sender = strdup(sender)) == NULL)
 			return -1;
 	}

@@ -83,10 +83,12 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	 * Every step the MTA need not send is one packet less to read per
 	 * message. The client's address comes with MAIL as {client_addr}
 	 * (Postfix's smtpd and cleanup both define it), so the connect step
-	 * is not needed when the MTA can leave it out. Stages whose macros
-	 * we never read get one constant macro instead of the MTA's default
-	 * list (Postfix resolves {rcpt_addr} {rcpt_host} {rcpt_mailer} for
-	 * every recipient otherwise).
+	 * is not needed when the MTA can leave it out. {daemon_port} "0"
+	 * tells Postfix's cleanup (local submission) from its smtpd
+	 * (fm_local_submission). Stages whose macros we never read get one
+	 * constant macro instead of the MTA's default list (Postfix resolves
+	 * {rcpt_addr} {rcpt_host} {rcpt_mailer} for every recipient
+	 * otherwise).
 	 */
 	if (f1 & SMFIP_NOCONNECT)
 		want |= SMFIP_NOCONNECT;
@@ -96,7 +98,8 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf3 = 0;
 	smfi_setsymlist(ctx, SMFIM_CONNECT, "j");
 	smfi_setsymlist(ctx, SMFIM_ENVFROM, (*pf1 & SMFIP_NOCONNECT) ?
-			"i {auth_authen} {client_addr}" : "i {auth_authen}");
+			"i {auth_authen} {daemon_port} {client_addr}" :
+			"i {auth_authen} {daemon_port}");
 	smfi_setsymlist(ctx, SMFIM_ENVRCPT, "j");
 	smfi_setsymlist(ctx, SMFIM_EOM, "i");
 	if ((conn = fm_conn_new()) == NULL) {
@@ -161,7 +164,8 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (conn->no_connect)
 		fm_conn_set_client_str(conn, smfi_getsymval(ctx, "{client_addr}"));
 	if (fm_conn_begin_msg(conn, mlfi_config(), argv[0],
-			      smfi_getsymval(ctx, "{auth_authen}")) < 0) {
+			      smfi_getsymval(ctx, "{auth_authen}"),
+			      smfi_getsymval(ctx, "{daemon_port}")) < 0) {
 		fm_log(LOG_ERR, NULL, "mail: out of memory");
 		if (conn->noreply_mail) {
 			conn->mail_failed = 1;

@@ -600,17 +600,18 @@ e2e_message() {
 	printf '\nTest message %s.\nEND %s\n' "$token" "$token"
 }
 
-# e2e_smtp_send [--port P] [--xclient ADDR] [--header "N: v"]... TOKEN FROM RCPT...
+# e2e_smtp_send [--port P] [--xclient ADDR] [--bare] [--header "N: v"]... TOKEN FROM RCPT...
 # Send one message over SMTP to the private Postfix. FROM may be "" (null
-# sender). Prints one line: the final reply code and, for 250, the queue id
+# sender); --bare sends it without angle brackets (MAIL FROM:a@b). Prints one line: the final reply code and, for 250, the queue id
 # ("250 4QxY1z2abc"), else the stage and text ("451 MAIL 4.7.1 Service ...").
 # Exit 0 whenever the conversation took place.
 e2e_smtp_send() {
-	local port=$E2E_SMTP_PORT xclient="" headers=()
+	local port=$E2E_SMTP_PORT xclient="" bare="" headers=()
 	while (($#)); do
 		case $1 in
 		--port) port=$2; shift 2 ;;
 		--xclient) xclient=$2; shift 2 ;;
+		--bare) bare=1; shift ;;
 		--header) headers+=("$2"); shift 2 ;;
 		*) break ;;
 		esac
@@ -619,10 +620,10 @@ e2e_smtp_send() {
 	shift 2
 	local msg
 	msg=$(e2e_message "$token" "${from:-postmaster@remote.example}" "$1" "${headers[@]}")
-	python3 - "$port" "$xclient" "$from" "$msg" "$@" <<-'PY'
+	python3 - "$port" "$xclient" "$from" "$msg" "$bare" "$@" <<-'PY'
 		import re, smtplib, sys
-		port, xclient, sender, msg = sys.argv[1:5]
-		rcpts = sys.argv[5:]
+		port, xclient, sender, msg, bare = sys.argv[1:6]
+		rcpts = sys.argv[6:]
 		def out(code, text):
 		    print(code, text)
 		    sys.exit(0)
@@ -638,7 +639,10 @@ e2e_smtp_send() {
 		        code, text = s.ehlo()
 		        if code != 250:
 		            out(code, "EHLO " + text.decode(errors="replace"))
-		    code, text = s.mail(sender)
+		    if bare:
+		        code, text = s.docmd("MAIL", "FROM:" + sender)
+		    else:
+		        code, text = s.mail(sender)
 		    if code != 250:
 		        out(code, "MAIL " + text.decode(errors="replace"))
 		    for r in rcpts:

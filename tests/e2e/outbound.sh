@@ -173,12 +173,16 @@ case_f() {
 	unchanged "(f) at an explicit feedback domain" case-f2 someone@bounces.shop.example
 }
 
-# (g) untrusted client (XCLIENT makes the loopback client 192.0.2.10)
+# (g) untrusted client (XCLIENT makes the loopback client 192.0.2.10); a
+# MAIL FROM without angle brackets (as the sendmail command's) does not make
+# it a local submission
 case_g() {
 	unchanged "(g) untrusted client 192.0.2.10" case-g alice@example.nl --xclient 192.0.2.10
 	local f
 	f=$(e2e_sink_file case-g)
 	expect_match "(g) Postfix saw the XCLIENT address" '192\.0\.2\.10' "$(grep -m1 -A1 '^Received: from client' "$f" | tr '\n' ' ')"
+	unchanged "(g) untrusted client, MAIL FROM:alice@example.nl without brackets" case-g2 \
+		alice@example.nl --xclient 192.0.2.11 --bare
 }
 
 # (h) identity headers recorded, and stripped (StripIdentityHeaders yes)
@@ -215,6 +219,11 @@ case_i() {
 	qid=$(cat "$E2E_DIR/state/case-c.qid")
 	expect_match "(i) rewrite line for (c), local submission, has its queue id" \
 		"$qid: rewrite code=$CODE_RE sender=<bob@example\.nl> feedback=<$CODE_RE@feedback\.example\.nl> nrcpt=1" \
+		"$(grep -F "$qid: rewrite " "$E2E_DIR/milter.log" || true)"
+	expect_match "(i) ... and says submission=local" ' submission=local$' \
+		"$(grep -F "$qid: rewrite " "$E2E_DIR/milter.log" || true)"
+	qid=$(cat "$E2E_DIR/state/case-a.qid")
+	expect_no_match "(i) (a), over SMTP, is no local submission" 'submission=' \
 		"$(grep -F "$qid: rewrite " "$E2E_DIR/milter.log" || true)"
 	qid=$(cat "$E2E_DIR/state/case-a.qid")
 	expect_match "(i) Postfix queued (a) with the coded sender" \
@@ -291,6 +300,27 @@ PY
 	expect_eq "(m) and its send record is there" rcpt-m@remote.example "$(jget recipients "$json")"
 }
 
+# (n) TrustedClients without loopback: the sendmail command's mail is still
+# rewritten (a local submission), mail from 127.0.0.1 over SMTP is not, with
+# or without brackets around MAIL FROM
+case_n() {
+	local lines=() line f from
+	for line in "${BASE_CONFIG[@]}"; do
+		[[ $line == TrustedClients* ]] || lines+=("$line")
+	done
+	e2e_milter_config_write "${lines[@]}" "TrustedClients 192.0.2.99/32"
+	check "(n) the milter reloaded with TrustedClients 192.0.2.99/32" e2e_milter_reload
+	e2e_message case-n1 bob@example.nl rcpt-n1@remote.example |
+		e2e_sendmail bob@example.nl rcpt-n1@remote.example
+	f=$(sink_file "(n) sendmail" case-n1)
+	from=$(e2e_sink_mail_from "$f")
+	expect_match "(n) the sendmail command's message is coded" "^$CODE_RE@feedback\.example\.nl$" "$from"
+	unchanged "(n) SMTP from 127.0.0.1, no longer trusted" case-n2 alice@example.nl
+	unchanged "(n) SMTP from 127.0.0.1, MAIL FROM without brackets" case-n3 alice@example.nl --bare
+	e2e_milter_config_write "${BASE_CONFIG[@]}"
+	check "(n) the milter reloaded the first configuration" e2e_milter_reload
+}
+
 # (j) milter stopped: Postfix defers, nothing leaves unrewritten; when the
 # milter is back the deferred local submission goes out rewritten, and the
 # earlier send records are still there.
@@ -355,13 +385,15 @@ main() {
 	read -r E2E_SMTP_PORT E2E_SINK_PORT < <(e2e_free_ports 2)
 	e2e_sink_start --dump
 	e2e_postfix_setup
-	e2e_milter_config \
-		"SenderDomain example.nl" \
-		"SenderDomain shop.example bounces.shop.example" \
-		"TrustedClients 127.0.0.0/8, ::1/128" \
-		"IdentityHeaders X-Campaign-ID" \
-		"StripIdentityHeaders yes" \
+	BASE_CONFIG=(
+		"SenderDomain example.nl"
+		"SenderDomain shop.example bounces.shop.example"
+		"TrustedClients 127.0.0.0/8, ::1/128"
+		"IdentityHeaders X-Campaign-ID"
+		"StripIdentityHeaders yes"
 		"DatabaseBusyTimeout 1s"
+	)
+	e2e_milter_config "${BASE_CONFIG[@]}"
 	e2e_milter_start
 	e2e_postfix_start
 	echo "# work directory $E2E_DIR; Postfix on 127.0.0.1:$E2E_SMTP_PORT, sink on 127.0.0.1:$E2E_SINK_PORT"
@@ -378,6 +410,7 @@ main() {
 	run_case "(k) second sender domain" case_k
 	run_case "(l) key rotation" case_l
 	run_case "(m) store locked" case_m
+	run_case "(n) local submission without a trusted loopback" case_n
 	run_case "(j) milter stopped" case_j
 	run_case "(z) clean shutdown" case_z
 

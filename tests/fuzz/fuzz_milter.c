@@ -96,6 +96,7 @@ struct smfi_str {
 	char qid[64];
 	char auth[64];
 	char client_addr[64];	/* {client_addr}, when connect is skipped */
+	const char *daemon_port;	/* {daemon_port}: "0" is cleanup */
 	int have_qid, have_auth, have_client_addr;
 };
 
@@ -144,7 +145,10 @@ int smfi_setpriv(SMFICTX *ctx, void *priv)
 	return MI_SUCCESS;
 }
 
-/* smfi_getsymval - fake: "i", "{auth_authen}" and "{client_addr}" */
+/*
+ * smfi_getsymval - fake: "i", "{auth_authen}", "{daemon_port}" and
+ * "{client_addr}"
+ */
 char *smfi_getsymval(SMFICTX *ctx, char *name)
 {
 	if (strcmp(name, "i") == 0)
@@ -153,6 +157,8 @@ char *smfi_getsymval(SMFICTX *ctx, char *name)
 		return ctx->have_auth ? ctx->auth : NULL;
 	if (strcmp(name, "{client_addr}") == 0)
 		return ctx->have_client_addr ? ctx->client_addr : NULL;
+	if (strcmp(name, "{daemon_port}") == 0)
+		return (char *)ctx->daemon_port;
 	abort();	/* a macro the negotiation did not ask for */
 }
 
@@ -328,6 +334,9 @@ static int milter_open(struct smfiDesc *d, SMFICTX *ctx, milter_in_t *in)
 
 	c = milter_octet(in);
 	milter_current = milter_cfg[c >> 2 & 1];
+	/* smtpd (port 25), cleanup (port 0: local submission) or unset */
+	ctx->daemon_port = (c & 0xc0) == 0x40 ? "0" : (c & 0xc0) == 0x80 ?
+		NULL : "25";
 	if (a & 1)
 		f0 &= ~(unsigned long)SMFIF_CHGFROM;
 	f1 = (unsigned long)(a >> 1 | b << 7) * 0x101u;

@@ -48,7 +48,7 @@ static int conn_setup(void **state)
 	if (conn == NULL)
 		return -1;
 	if (fm_conn_begin_msg(conn, config_of(IDENT_CONFIG), "<a@example.nl>",
-			      NULL) < 0)
+			      NULL, NULL) < 0)
 		return -1;
 	*state = conn;
 	return 0;
@@ -194,20 +194,29 @@ static void test_begin(void **state)
 		const char *label;
 		const char *sender;
 		const char *sasl;
+		const char *daemon_port;	/* {daemon_port} */
 		int want_local;
 		const char *want_sasl;
 	} rows[] = {
-		{"smtpd sender", "<user@example.nl>", NULL, 0, NULL},
-		{"null sender", "<>", NULL, 0, NULL},
-		{"sendmail command", "user@example.nl", NULL, 1, NULL},
-		{"sendmail, spaces", "  user@example.nl", NULL, 1, NULL},
-		{"brackets after spaces", " \t<user@example.nl>", NULL, 0, NULL},
-		{"empty sender", "", NULL, 1, NULL},
-		{"no sender", NULL, NULL, 0, NULL},
-		{"SASL user", "<user@example.nl>", "alice", 0, "alice"},
-		{"SASL address", "<user@example.nl>", "alice@example.nl", 0,
-		 "alice@example.nl"},
-		{"empty SASL user", "<user@example.nl>", "", 0, NULL},
+		{"smtpd sender", "<user@example.nl>", NULL, "25", 0, NULL},
+		{"null sender", "<>", NULL, "0", 0, NULL},
+		{"sendmail command", "user@example.nl", NULL, "0", 1, NULL},
+		{"sendmail, spaces", "  user@example.nl", NULL, "0", 1, NULL},
+		{"brackets after spaces", " \t<user@example.nl>", NULL, "0", 0,
+		 NULL},
+		{"empty sender", "", NULL, "0", 1, NULL},
+		{"no sender", NULL, NULL, "0", 0, NULL},
+		/* an SMTP client may leave out the brackets: not local */
+		{"smtpd, no brackets", "user@example.nl", NULL, "25", 0, NULL},
+		{"smtpd, no brackets, port 587", "user@example.nl", NULL, "587",
+		 0, NULL},
+		{"no daemon port", "user@example.nl", NULL, NULL, 0, NULL},
+		{"empty daemon port", "user@example.nl", NULL, "", 0, NULL},
+		{"port 00", "user@example.nl", NULL, "00", 0, NULL},
+		{"SASL user", "<user@example.nl>", "alice", "587", 0, "alice"},
+		{"SASL address", "<user@example.nl>", "alice@example.nl", "587",
+		 0, "alice@example.nl"},
+		{"empty SASL user", "<user@example.nl>", "", "25", 0, NULL},
 	};
 	fm_conn_t *conn = fm_conn_new();
 	size_t i;
@@ -217,7 +226,7 @@ static void test_begin(void **state)
 		fm_msg_t *msg = &conn->msg;
 
 		assert_int_equal(fm_conn_begin_msg(conn, config_of(IDENT_CONFIG),
-						   rows[i].sender, rows[i].sasl), 0);
+						   rows[i].sender, rows[i].sasl, rows[i].daemon_port), 0);
 		if (msg->local_submission != rows[i].want_local)
 			fail_msg("%s: local_submission %d", rows[i].label,
 				 msg->local_submission);
@@ -250,7 +259,7 @@ static void test_sasl_bound(void **state)
 	memset(user, 'u', sizeof(user) - 1);
 	user[sizeof(user) - 1] = '\0';
 	assert_int_equal(fm_conn_begin_msg(conn, config_of(IDENT_CONFIG),
-					   "<a@example.nl>", user), 0);
+					   "<a@example.nl>", user, NULL), 0);
 	assert_int_equal(strlen(conn->msg.sasl_user), FM_ADDR_MAX);
 	assert_memory_equal(conn->msg.sasl_user, user, FM_ADDR_MAX);
 }
@@ -263,7 +272,7 @@ static void test_end(void **state)
 	fm_msg_t *msg = &conn->msg;
 
 	assert_int_equal(fm_conn_begin_msg(conn, fm_config_ref(cfg),
-					   "<a@example.nl>", "alice"), 0);
+					   "<a@example.nl>", "alice", NULL), 0);
 	assert_int_equal(cfg->refs, 1);	/* the old reference was released */
 	assert_int_equal(fm_msg_add_rcpt(msg, "<r@example.com>"), 0);
 	assert_int_equal(fm_conn_header(conn, "Message-ID", "<m@x>"), 0);
@@ -356,7 +365,7 @@ static void test_rcpts_many(void **state)
 	}
 	/* the next message starts empty again */
 	assert_int_equal(fm_conn_begin_msg(conn, fm_config_ref(conn->cfg),
-					   "<a@example.nl>", NULL), 0);
+					   "<a@example.nl>", NULL, NULL), 0);
 	assert_int_equal(msg->nrcpts, 0);
 	assert_int_equal(fm_msg_add_rcpt(msg, "<x@example.com>"), 0);
 	assert_string_equal(msg->rcpts[0], "x@example.com");
@@ -425,7 +434,7 @@ static void test_header_values(void **state)
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		assert_int_equal(fm_conn_begin_msg(conn, fm_config_ref(conn->cfg),
-						   "<a@example.nl>", NULL), 0);
+						   "<a@example.nl>", NULL, NULL), 0);
 		assert_int_equal(fm_conn_header(conn, "Message-ID",
 						rows[i].value), 0);
 		assert_int_equal(fm_conn_header(conn, "X-Profile-ID",
@@ -454,7 +463,7 @@ static void test_header_cut(void **state)
 		memset(value, 'v', lens[i]);
 		value[lens[i]] = '\0';
 		assert_int_equal(fm_conn_begin_msg(conn, fm_config_ref(conn->cfg),
-						   "<a@example.nl>", NULL), 0);
+						   "<a@example.nl>", NULL, NULL), 0);
 		/* 1: the value was cut */
 		assert_int_equal(fm_conn_header(conn, "Message-ID", value),
 				 lens[i] > FM_HEADER_VALUE_MAX);
@@ -475,7 +484,7 @@ static void test_header_cut(void **state)
 		}
 		value[n] = '\0';
 		assert_int_equal(fm_conn_begin_msg(conn, fm_config_ref(conn->cfg),
-						   "<a@example.nl>", NULL), 0);
+						   "<a@example.nl>", NULL, NULL), 0);
 		assert_int_equal(fm_conn_header(conn, "Message-ID", value), 1);
 		assert_int_equal(strlen(conn->msg.msgid), FM_HEADER_VALUE_MAX);
 		assert_null(strpbrk(conn->msg.msgid, "\r\n"));
@@ -489,7 +498,7 @@ static void test_no_ident(void **state)
 
 	(void)state;
 	assert_int_equal(fm_conn_begin_msg(conn,
-		config_of("SenderDomain example.nl\n"), "<a@example.nl>", NULL), 0);
+		config_of("SenderDomain example.nl\n"), "<a@example.nl>", NULL, NULL), 0);
 	assert_null(conn->msg.ident_values);
 	assert_null(conn->msg.ident_counts);
 	assert_int_equal(fm_conn_header(conn, "X-Campaign", "x"), 0);
@@ -547,7 +556,7 @@ static void test_repin(void **state)
 	(void)state;
 	/* the connection takes the reference it is given */
 	assert_int_equal(fm_conn_begin_msg(conn, fm_config_ref(old),
-					   "<a@example.nl>", NULL), 0);
+					   "<a@example.nl>", NULL, NULL), 0);
 	assert_ptr_equal(conn->cfg, old);
 	assert_int_equal(old->refs, 2);
 	assert_int_equal(fm_conn_header(conn, "X-Campaign", "c1"), 0);
@@ -555,13 +564,13 @@ static void test_repin(void **state)
 
 	/* same snapshot again: the count does not grow */
 	assert_int_equal(fm_conn_begin_msg(conn, fm_config_ref(old),
-					   "<a@example.nl>", NULL), 0);
+					   "<a@example.nl>", NULL, NULL), 0);
 	assert_int_equal(old->refs, 2);
 	assert_int_equal(fm_conn_header(conn, "X-Campaign", "c2"), 0);
 
 	/* a reload: the next message pins the new one and drops the old */
 	assert_int_equal(fm_conn_begin_msg(conn, fm_config_ref(newer),
-					   "<a@example.nl>", NULL), 0);
+					   "<a@example.nl>", NULL, NULL), 0);
 	assert_ptr_equal(conn->cfg, newer);
 	assert_int_equal(old->refs, 1);
 	assert_int_equal(newer->refs, 2);
