@@ -45,7 +45,9 @@ typedef struct {
 	int noreply_conn;	/* the MTA wants no reply to connect */
 	int noreply_helo;	/* ... nor to HELO */
 	int noreply_mail;	/* ... nor to MAIL */
-	int mail_failed;	/* MAIL could not be taken: tempfail RCPT */
+	const char *mail_failed;	/* why MAIL was not taken: RCPT
+					 * tempfails with it (NULL: taken) */
+	int msg_counted;	/* counted by the shutdown gate (mlfi.c) */
 	int noreply_hdr;	/* ... nor to each header */
 	int noreply_body;	/* ... nor to each body chunk */
 	int leadspc;		/* header values keep their leading space */

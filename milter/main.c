@@ -38,6 +38,12 @@
 #include "pipeline.h"
 #include "store.h"
 
+/*
+ * At SIGTERM, how long callbacks under way (DNS lookups, a commit waiting
+ * for a lock) may take before the daemon exits without them.
+ */
+#define FM_SHUTDOWN_WAIT 30
+
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static fm_config_t *cfg_current;
 static fm_store_t *store_current;	/* for rules after a reload */
@@ -438,6 +444,13 @@ run(const char *path, int foreground)
 	       cfg->socket, cfg->ndomains, fm_keyring_count(cfg->keys),
 	       fm_keyring_signing_id(cfg->keys), cfg->database);
 	status = serve(path) == 0 ? EX_OK : EX_SOFTWARE;
+	if (fm_mlfi_shutdown(FM_SHUTDOWN_WAIT) < 0) {
+		/* a callback still uses them: the exit releases everything */
+		fm_log(LOG_WARNING, NULL, "callbacks still busy after %d s: "
+		       "exiting without closing the store", FM_SHUTDOWN_WAIT);
+		pipeline = NULL;
+		store = NULL;
+	}
 	fm_log(LOG_NOTICE, NULL, "stopped");
 out:
 	fm_pipeline_free(pipeline);

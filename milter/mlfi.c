@@ -9,6 +9,7 @@
  * sender replaced. If the record cannot be committed the message is
  * tempfailed: a message never leaves with a code that cannot be resolved.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,7 +161,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (conn == NULL)
 		return tempfail(ctx, "Internal error: no connection state");
 	drop_inmsg(conn);
-	conn->mail_failed = 0;
+	conn->mail_failed = NULL;
 	if (conn->no_connect)
 		fm_conn_set_client_str(conn, smfi_getsymval(ctx, "{client_addr}"));
 	if (fm_conn_begin_msg(conn, mlfi_config(), argv[0],
@@ -168,7 +169,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 			      smfi_getsymval(ctx, "{daemon_port}")) < 0) {
 		fm_log(LOG_ERR, NULL, "mail: out of memory");
 		if (conn->noreply_mail) {
-			conn->mail_failed = 1;
+			conn->mail_failed = "Out of memory";
 			return SMFIS_NOREPLY;
 		}
 		return tempfail(ctx, "Out of memory");
@@ -256,8 +257,8 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 
 	if (conn == NULL || conn->cfg == NULL)
 		return tempfail(ctx, "Internal error: no message state");
-	if (conn->mail_failed)
-		return tempfail(ctx, "Out of memory");
+	if (conn->mail_failed != NULL)
+		return tempfail(ctx, conn->mail_failed);
 	if (conn->cfg->reject_suppressed && fm_outbound_decide(conn, &dom) ==
 	    FM_REWRITE_YES) {
 		switch (fm_outbound_suppressed(mlfi_store, conn, argv[0])) {
@@ -459,20 +460,203 @@ mlfi_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * The shutdown gate. smfi_main returns on SIGTERM without waiting for the
+ * sessions' threads, and the daemon then frees the store, the pipeline and
+ * the resolver. Every callback runs inside the gate, and every message is
+ * counted from MAIL to its end (end-of-message, abort or close).
+ * fm_mlfi_shutdown drains: new messages are deferred while the messages
+ * under way finish (a bounce in its DNS lookups, a commit), then the gate
+ * closes and later callbacks touch nothing shared.
+ */
+enum { GATE_OPEN, GATE_DRAINING, GATE_CLOSED };
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_state = GATE_OPEN;
+static unsigned gate_calls;	/* callbacks inside the gate */
+static unsigned gate_msgs;	/* messages between MAIL and their end */
+
+#define SHUTDOWN_TEXT "Service shutting down; try again later"
+
+/*
+ * gate_enter - 0 inside the gate; -1 (not inside) once it is closed, or
+ * for a new message (starts) while it drains
+ */
+static int
+gate_enter(int starts)
+{
+	int ok;
+
+	pthread_mutex_lock(&gate_mu);
+	ok = gate_state == GATE_OPEN ||
+		(gate_state == GATE_DRAINING && !starts);
+	if (ok)
+		gate_calls++;
+	pthread_mutex_unlock(&gate_mu);
+	return ok ? 0 : -1;
+}
+
+/*
+ * gate_leave - the callback is done; delta counts a message that began
+ * (+1) or ended (-1) in it
+ */
+static void
+gate_leave(int delta)
+{
+	pthread_mutex_lock(&gate_mu);
+	gate_calls--;
+	gate_msgs += (unsigned)delta;
+	if (gate_state != GATE_OPEN && gate_calls == 0)
+		pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+}
+
+/* fm_mlfi_shutdown - drain the messages under way, close the gate */
+int
+fm_mlfi_shutdown(unsigned timeout_s)
+{
+	struct timespec until;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)timeout_s;
+	pthread_mutex_lock(&gate_mu);
+	gate_state = GATE_DRAINING;
+	while ((gate_msgs > 0 || gate_calls > 0) &&
+	       pthread_cond_timedwait(&gate_cv, &gate_mu, &until) == 0)
+		;
+	gate_state = GATE_CLOSED;	/* abandoned messages are deferred */
+	rc = gate_calls == 0 ? 0 : -1;
+	pthread_mutex_unlock(&gate_mu);
+	return rc;
+}
+
+/*
+ * closed_reply - the answer of a callback kept out of the gate: none
+ * where the stage has no reply, else a temporary failure (the MTA retries)
+ */
+static sfsistat
+closed_reply(SMFICTX *ctx, int noreply)
+{
+	if (noreply)
+		return SMFIS_NOREPLY;
+	smfi_setreply(ctx, "451", "4.3.2", SHUTDOWN_TEXT);
+	return SMFIS_TEMPFAIL;
+}
+
+/* msg_end - a counted message of the connection ends: -1, else 0 */
+static int
+msg_end(SMFICTX *ctx)
+{
+	fm_conn_t *conn = conn_of(ctx);
+
+	if (conn == NULL || !conn->msg_counted)
+		return 0;
+	conn->msg_counted = 0;
+	return -1;
+}
+
+/*
+ * GATED - a callback run inside the gate. STARTS: it begins a message;
+ * CLOSED: the answer when kept out (conn is the connection state, or
+ * NULL); BEFORE and AFTER: the change to the message count taken before
+ * and after the callback runs.
+ */
+#define GATED(name, inner, starts, closed, before, after, params, args)	\
+	static sfsistat name params					\
+	{								\
+		fm_conn_t *conn;					\
+		sfsistat rc;						\
+		int delta;						\
+									\
+		if (gate_enter(starts) < 0) {				\
+			conn = conn_of(ctx);				\
+			(void)conn;					\
+			return closed;					\
+		}							\
+		delta = before;						\
+		rc = inner args;					\
+		delta += after;						\
+		gate_leave(delta);					\
+		return rc;						\
+	}
+
+/* envfrom_closed - MAIL while draining: defer the message */
+static sfsistat
+envfrom_closed(SMFICTX *ctx, fm_conn_t *conn)
+{
+	if (msg_end(ctx) < 0) {		/* the previous one had no end */
+		pthread_mutex_lock(&gate_mu);
+		gate_msgs--;
+		pthread_cond_broadcast(&gate_cv);
+		pthread_mutex_unlock(&gate_mu);
+	}
+	if (conn != NULL && conn->noreply_mail) {
+		conn->mail_failed = SHUTDOWN_TEXT;	/* RCPT says it */
+		return SMFIS_NOREPLY;
+	}
+	return closed_reply(ctx, 0);
+}
+
+/* envfrom_began - after MAIL: +1 if a message is now counted */
+static int
+envfrom_began(SMFICTX *ctx)
+{
+	fm_conn_t *conn = conn_of(ctx);
+
+	if (conn == NULL || conn->msg_counted || conn->mail_failed != NULL)
+		return 0;
+	conn->msg_counted = 1;
+	return 1;
+}
+
+GATED(gated_negotiate, mlfi_negotiate, 1, SMFIS_TEMPFAIL, 0, 0,
+      (SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+       unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+       unsigned long *pf2, unsigned long *pf3),
+      (ctx, f0, f1, f2, f3, pf0, pf1, pf2, pf3))
+GATED(gated_connect, mlfi_connect, 1,
+      closed_reply(ctx, conn != NULL && conn->noreply_conn), 0, 0,
+      (SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr),
+      (ctx, hostname, hostaddr))
+GATED(gated_helo, mlfi_helo, 0,
+      closed_reply(ctx, conn != NULL && conn->noreply_helo), 0, 0,
+      (SMFICTX *ctx, char *helo), (ctx, helo))
+/* a MAIL without an end of the previous message ends it first */
+GATED(gated_envfrom, mlfi_envfrom, 1, envfrom_closed(ctx, conn),
+      msg_end(ctx), envfrom_began(ctx),
+      (SMFICTX *ctx, char **argv), (ctx, argv))
+GATED(gated_envrcpt, mlfi_envrcpt, 0, closed_reply(ctx, 0), 0, 0,
+      (SMFICTX *ctx, char **argv), (ctx, argv))
+GATED(gated_header, mlfi_header, 0,
+      closed_reply(ctx, conn != NULL && conn->noreply_hdr), 0, 0,
+      (SMFICTX *ctx, char *name, char *value), (ctx, name, value))
+GATED(gated_body, mlfi_body, 0,
+      closed_reply(ctx, conn != NULL && conn->noreply_body), 0, 0,
+      (SMFICTX *ctx, unsigned char *chunk, size_t len), (ctx, chunk, len))
+GATED(gated_eom, mlfi_eom, 0, closed_reply(ctx, 0), msg_end(ctx), 0,
+      (SMFICTX *ctx), (ctx))
+/* once closed, the state is left to the exit: freeing an inbound
+ * message's state needs the pipeline (its DKIM handle) */
+GATED(gated_abort, mlfi_abort, 0, SMFIS_CONTINUE, msg_end(ctx), 0,
+      (SMFICTX *ctx), (ctx))
+GATED(gated_close, mlfi_close, 0, SMFIS_CONTINUE, msg_end(ctx), 0,
+      (SMFICTX *ctx), (ctx))
+
 static struct smfiDesc mlfi_desc = {
 	.xxfi_name = "feedback-milter",
 	.xxfi_version = SMFI_VERSION,
 	.xxfi_flags = SMFIF_CHGFROM | SMFIF_CHGHDRS | SMFIF_ADDHDRS,
-	.xxfi_connect = mlfi_connect,
-	.xxfi_helo = mlfi_helo,
-	.xxfi_envfrom = mlfi_envfrom,
-	.xxfi_envrcpt = mlfi_envrcpt,
-	.xxfi_header = mlfi_header,
-	.xxfi_body = mlfi_body,
-	.xxfi_eom = mlfi_eom,
-	.xxfi_abort = mlfi_abort,
-	.xxfi_close = mlfi_close,
-	.xxfi_negotiate = mlfi_negotiate,
+	.xxfi_connect = gated_connect,
+	.xxfi_helo = gated_helo,
+	.xxfi_envfrom = gated_envfrom,
+	.xxfi_envrcpt = gated_envrcpt,
+	.xxfi_header = gated_header,
+	.xxfi_body = gated_body,
+	.xxfi_eom = gated_eom,
+	.xxfi_abort = gated_abort,
+	.xxfi_close = gated_close,
+	.xxfi_negotiate = gated_negotiate,
 };
 
 /* fm_mlfi_desc - the filter description */

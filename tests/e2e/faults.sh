@@ -23,6 +23,8 @@
 #   (d1..d4) DNS server down, silent, SERVFAIL, truncated without TCP: SPF
 #        and DKIM are temperror, the event is still recorded, within the
 #        DNS timeout, no crash.
+#   (t)  SIGTERM while a bounce waits on the silent server: the bounce is
+#        finished and recorded before the milter exits, cleanly.
 #   (c)  kill -9 of the milter under load (smtp-source): every message at
 #        the sink carries a code with a send record.
 #   (j)  milter stopped: Postfix answers 4xx, nothing leaves.
@@ -429,6 +431,59 @@ case_d2() { dns_case "(d2) silent server (timeout)" silent temperror temperror; 
 case_d3() { dns_case "(d3) SERVFAIL" servfail temperror temperror; }
 case_d4() { dns_case "(d4) truncated, no TCP" trunc temperror temperror; }
 
+# (t) SIGTERM while a bounce waits for its DNS lookups (the silent server,
+# DnsTimeout 7s): libmilter's smfi_main returns within 5 s (its listener
+# polls every 5 s) without waiting for sessions, but the milter lets the
+# bounce under way finish (recorded, 250) before it frees the resolver and
+# the store, and exits cleanly
+silent_queries() { grep -c '^silent ' "$E2E_DIR/responder.log" || true; }
+silent_queried_since() { (($(silent_queries) > $1)); }
+case_t() {
+	# the milter is restarted with the usual configuration in any case
+	case_t_steps || true
+	e2e_milter_config_write "${BASE_CONFIG[@]}"
+	e2e_pid_alive "$(e2e_milter_pid)" || e2e_milter_start
+}
+case_t_steps() {
+	local code pid q0 sender reply qid lines=() line
+	for line in "${BASE_CONFIG[@]}"; do
+		[[ $line == DnsTimeout* ]] || lines+=("$line")
+	done
+	e2e_milter_config_write "${lines[@]}" "DnsTimeout 7s"
+	milter_restart
+	code=$(cat "$E2E_DIR/state/dns.code")
+	make_dsn dns-term "$code" rcpt-dns-term@remote.example >"$E2E_DIR/state/dns-term.eml"
+	e2e_dkim_sign faults.example silent "$DKIM_KEY" "$E2E_DIR/state/dns-term.eml" \
+		"$E2E_DIR/state/dns-term.signed.eml"
+	q0=$(silent_queries)
+	smtp_in "$E2E_DIR/state/dns-term.signed.eml" "$code@$FB" silent.faults.example \
+		>"$E2E_DIR/state/dns-term.reply" &
+	sender=$!
+	check "(t) the bounce's lookups reached the silent server" \
+		e2e_wait_until "$E2E_TIMEOUT" "a query for silent.faults.example" silent_queried_since "$q0"
+	pid=$(e2e_milter_pid)
+	kill -TERM "$pid"
+	reply=$(e2e_smtp_send t-new alice@example.nl rcpt-t@remote.example)
+	expect_match "(t) a new message during the shutdown is deferred (4xx)" '^4[0-9][0-9] ' "$reply"
+	wait "$sender" || true
+	reply=$(cat "$E2E_DIR/state/dns-term.reply")
+	expect_match "(t) the bounce under way at SIGTERM is finished: 250" '^250 [0-9A-Za-z]+$' "$reply"
+	qid=${reply#250 }
+	check "(t) ... and its event is recorded" has_event "queue_id='$qid'"
+	check "(t) the milter (pid $pid) exited" \
+		e2e_wait_until "$E2E_TIMEOUT" "the milter to exit" e2e_pid_gone "$pid"
+	wait "$pid" 2>/dev/null || true
+	e2e_pid_forget feedback-milter
+	check "(t) it logged that it stopped" grep -q ': stopped$' "$E2E_DIR/milter.log"
+	check "(t) the deferred message did not leave" test -z "$(e2e_sink_file t-new)"
+	if e2e_milter_log_clean; then
+		pass "(t) no sanitizer or valgrind report in the milter log"
+	else
+		fail "(t) no sanitizer or valgrind report in the milter log" \
+			"$(grep -E -m 5 'Sanitizer|runtime error:|==[0-9]+==' "$E2E_DIR/milter.log")"
+	fi
+}
+
 # --------------------------------------------------------------------------
 # (c) crash safety. smtp-source gives CRASH_N messages to Postfix B (no
 # milter), which relays them to A (the milter) and retries what A defers;
@@ -612,6 +667,7 @@ main() {
 	run_case "(d2) DNS silent" case_d2
 	run_case "(d3) DNS SERVFAIL" case_d3
 	run_case "(d4) DNS truncated" case_d4
+	run_case "(t) SIGTERM during a bounce's DNS lookups" case_t
 	run_case "(d1) DNS down" case_d1
 	run_case "(c) kill -9 under load" case_c
 	run_case "(j) milter stopped" case_j
