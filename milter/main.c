@@ -231,6 +231,8 @@ static int
 open_socket(const fm_config_t *cfg, int have_user, uid_t uid, gid_t gid)
 {
 	const char *path = unix_path(cfg->socket);
+	mode_t old_mask;
+	int opened;
 
 	if (path != NULL)
 		ensure_dir(path, have_user ? uid : getuid(),
@@ -240,17 +242,21 @@ open_socket(const fm_config_t *cfg, int have_user, uid_t uid, gid_t gid)
 		fm_log(LOG_ERR, NULL, "cannot register with libmilter");
 		return -1;
 	}
-	if (smfi_opensocket(1) != MI_SUCCESS) {
+	/*
+	 * The socket is made with its mode (the umask bind() applies), and
+	 * handed to UserID with lchown: its directory belongs to UserID, and
+	 * chown or chmod by path would follow a symbolic link put there.
+	 */
+	old_mask = umask(~(mode_t)cfg->socket_mode & 0777);
+	opened = smfi_opensocket(1) == MI_SUCCESS;
+	umask(old_mask);
+	if (!opened) {
 		fm_log(LOG_ERR, NULL, "cannot open the socket %s (in use, or "
 		       "its directory missing or not writable)", cfg->socket);
 		return -1;
 	}
-	if (path != NULL) {
-		if (have_user && chown(path, uid, gid) < 0)
-			fm_log_errno(LOG_WARNING, NULL, "chown %s", path);
-		if (chmod(path, cfg->socket_mode) < 0)
-			fm_log_errno(LOG_WARNING, NULL, "chmod %s", path);
-	}
+	if (path != NULL && have_user && lchown(path, uid, gid) < 0)
+		fm_log_errno(LOG_WARNING, NULL, "chown %s", path);
 	return 0;
 }
 
@@ -277,23 +283,37 @@ detach(void)
 	return 0;
 }
 
-/* write_pid - the pid file, owned by the user we become; 0 or -1 */
+/*
+ * write_pid - the pid file, owned by the user we become; 0 or -1. It is
+ * written as root into a directory UserID may write: a symbolic link or
+ * a second hard link planted there is refused, not followed.
+ */
 static int
 write_pid(const char *path, int have_user, uid_t uid, gid_t gid)
 {
-	FILE *fp = fopen(path, "w");
+	struct stat st;
+	int fd, ok;
 
-	if (fp == NULL) {
-		fm_log_errno(LOG_WARNING, NULL, "cannot write %s", path);
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+		  O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fm_log_errno(LOG_WARNING, NULL, "cannot write %s (a symbolic "
+			     "link is refused)", path);
 		return -1;
 	}
-	fprintf(fp, "%ld\n", (long)getpid());
-	if (fclose(fp) != 0) {
-		fm_log_errno(LOG_WARNING, NULL, "cannot write %s", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		fm_log(LOG_WARNING, NULL, "cannot write %s: not a plain file "
+		       "with one link", path);
+		close(fd);
 		return -1;
 	}
-	if (have_user && chown(path, uid, gid) < 0)
+	ok = ftruncate(fd, 0) == 0 && dprintf(fd, "%ld\n", (long)getpid()) > 0;
+	if (ok && have_user && fchown(fd, uid, gid) < 0)
 		fm_log_errno(LOG_WARNING, NULL, "chown %s", path);
+	if (close(fd) != 0 || !ok) {
+		fm_log_errno(LOG_WARNING, NULL, "cannot write %s", path);
+		return -1;
+	}
 	return 0;
 }
 

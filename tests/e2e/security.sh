@@ -136,6 +136,38 @@ case_b2() {
 	e2e_pid_forget milter-b2
 }
 
+# (b3) UserID plants symbolic links where the root-run start writes: a
+# pid file link is refused, not followed (the milter runs on); a socket
+# path link makes libmilter refuse to start; the file they point at keeps
+# its owner, mode and content
+case_b3() {
+	local conf sock pidf pid rc=0 target=$E2E_DIR/state/b3-target
+	sock=$E2E_DIR/run/b3.sock
+	pidf=$E2E_DIR/run/b3.pid
+	printf 'root file\n' >"$target"
+	chmod 0600 "$target"
+	ln -sf "$target" "$pidf"
+	conf=$(conf_variant b3 "s|^Socket .*|Socket unix:$sock|;s|^PidFile .*|PidFile $pidf|;s|^Database .*|Database $E2E_DIR/db/b3.db|")
+	"$FEEDBACK_MILTER" -c "$conf" -f >>"$E2E_DIR/milter-b3.log" 2>&1 &
+	pid=$!
+	e2e_pid_save milter-b3 "$pid"
+	check "(b3) with a link at the pid file path the milter starts on $sock" \
+		e2e_wait_until "$E2E_TIMEOUT" "the socket $sock" test -S "$sock"
+	check "(b3) ... and refuses the link, saying so" \
+		grep -q "cannot write $pidf (a symbolic link is refused)" "$E2E_DIR/milter-b3.log"
+	expect_eq "(b3) ... the socket belongs to $E2E_MILTER_USER" "$E2E_MILTER_USER" "$(stat -c %U "$sock")"
+	e2e_stop_pid "$pid" milter-b3 30
+	e2e_pid_forget milter-b3
+	rm -f "$pidf" "$sock"
+	ln -sf "$target" "$sock"
+	"$FEEDBACK_MILTER" -c "$conf" -f >>"$E2E_DIR/milter-b3.log" 2>&1 || rc=$?
+	expect_eq "(b3) with a link at the socket path the milter refuses to start (exit 71)" 71 "$rc"
+	check "(b3) ... saying it cannot open the socket" \
+		grep -q "cannot open the socket unix:$sock" "$E2E_DIR/milter-b3.log"
+	expect_eq "(b3) the file the links pointed at is unchanged (owner, mode, content)" \
+		"root 600 root file" "$(stat -c '%U %a' "$target") $(cat "$target")"
+}
+
 # (c) key file modes
 case_c() {
 	local keys=$E2E_DIR/run/feedback-milter.keys res
@@ -314,6 +346,7 @@ main() {
 	echo "# work directory $E2E_DIR; Postfix on 127.0.0.1:$E2E_SMTP_PORT, sink on 127.0.0.1:$E2E_SINK_PORT"
 	run_case "(b) privileges and socket" case_b
 	run_case "(b2) SocketMode 0600" case_b2
+	run_case "(b3) planted symbolic links" case_b3
 	run_case "(e) SQL metacharacters stored literally" case_e
 	run_case "(f) log injection" case_f
 	run_case "(g) forged codes ($FORGED_N)" case_g
