@@ -69,9 +69,15 @@ typedef struct {
 size_t fm_inbound_events(const fm_inbound_in_t *in, fm_event_t *ev,
 			 size_t max, fm_event_sig_t *sigs);
 
-/* fm_inbound_recipient - the recipient an event is about */
+/*
+ * fm_inbound_recipient - the recipient an event is about: the send's
+ * recipient the report names (Final-Recipient, else Original-Recipient;
+ * the send's only recipient when one is reported), else the reported
+ * address. *of_send (if not NULL) says whether it is the send's.
+ */
 const char *fm_inbound_recipient(const fm_send_t *send, size_t nreported,
-				 const char *reported);
+				 const char *reported, const char *orig,
+				 int *of_send);
 
 /* fm_inbound_authenticated - does the message pass RequireAuthentication */
 int fm_inbound_authenticated(int require, const fm_spf_outcome_t *spf,

@@ -88,6 +88,9 @@ typedef struct {
 					   in lowercase; NULL when none */
 	int verified;			/* 1: code verified at RCPT; 0: accepted
 					   unverified */
+	int rcpt_of_send;		/* 1: recipient is one of its send
+					   record's (only then do the rules
+					   suppress it); not stored */
 	time_t created;
 	const char *queue_id;
 	const char *cls;		/* hard, soft, delayed, ...; required */

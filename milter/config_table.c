@@ -154,7 +154,9 @@ const fm_option_t fm_options[] = {
 	 ".Cm now ,\nor\n.Ar count Ns / Ns Ar window :\nonce the recipient has "
 	 "had events of the class for\n.Ar count\ndistinct messages within\n"
 	 ".Ar window\n(count 1 to 1000, window 1m to 366d).\nClasses not named "
-	 "keep their rule.", NULL},
+	 "keep their rule.\nOnly an event of a verified code about one of its "
+	 "send record's recipients counts: a report naming other addresses "
+	 "is recorded but suppresses nobody.", NULL},
 	{"SuppressionExpiry", "class=duration ...", "hard=none soft=30d "
 	 "complaint=none", FM_OPT_REPEAT, fm_cfgset_expiry,
 	 "How long a suppression made by a class's rule lasts (1m to 3660d), "

@@ -74,22 +74,40 @@ fm_inbound_reply(fm_code_status_t status)
 	return "No such feedback address";
 }
 
-/* fm_inbound_recipient - the send's recipient this report is about */
-const char *
-fm_inbound_recipient(const fm_send_t *send, size_t nreported,
-		     const char *reported)
+/* send_rcpt - the send's recipient equal to addr (any case), or NULL */
+static const char *
+send_rcpt(const fm_send_t *send, const char *addr)
 {
 	size_t i;
 
+	if (send == NULL || addr == NULL || *addr == '\0')
+		return NULL;
+	for (i = 0; i < send->nrcpts; i++)
+		if (strcasecmp(send->rcpts[i], addr) == 0)
+			return send->rcpts[i];
+	return NULL;
+}
+
+/* fm_inbound_recipient - the send's recipient this report is about */
+const char *
+fm_inbound_recipient(const fm_send_t *send, size_t nreported,
+		     const char *reported, const char *orig, int *of_send)
+{
+	const char *r;
+	int dummy;
+
+	if (of_send == NULL)
+		of_send = &dummy;
+	*of_send = 1;
 	if (send != NULL && send->nrcpts == 1 && nreported <= 1)
 		return send->rcpts[0];
-	if (send != NULL && reported != NULL)
-		for (i = 0; i < send->nrcpts; i++)
-			if (strcasecmp(send->rcpts[i], reported) == 0)
-				return send->rcpts[i];
+	if ((r = send_rcpt(send, reported)) != NULL ||
+	    (r = send_rcpt(send, orig)) != NULL)
+		return r;
 	if (send != NULL && send->nrcpts == 1 &&
 	    (reported == NULL || *reported == '\0'))
 		return send->rcpts[0];
+	*of_send = 0;
 	return reported != NULL ? reported : "";
 }
 
@@ -148,8 +166,9 @@ fm_inbound_events(const fm_inbound_in_t *in, fm_event_t *ev, size_t max,
 		ev[n].reason = fm_reason_name(rr->reason);
 		ev[n].status = or_null(rr->status);
 		ev[n].action = or_null(rr->action);
-		ev[n].recipient = or_null(fm_inbound_recipient(in->send, r->nrcpts,
-							       rr->recipient));
+		ev[n].recipient = or_null(fm_inbound_recipient(
+			in->send, r->nrcpts, rr->recipient, rr->orig_recipient,
+			&ev[n].rcpt_of_send));
 		ev[n].orig_recipient = or_null(rr->orig_recipient);
 		ev[n].diagnostic = or_null(rr->diagnostic);
 		ev[n].remote_mta = or_null(rr->remote_mta);
@@ -160,7 +179,8 @@ fm_inbound_events(const fm_inbound_in_t *in, fm_event_t *ev, size_t max,
 		fill_common(in, &ev[0], sigs, nsigs);
 		ev[0].cls = fm_class_name(FM_CLASS_UNKNOWN);
 		ev[0].reason = fm_reason_name(FM_REASON_UNDEFINED);
-		ev[0].recipient = or_null(fm_inbound_recipient(in->send, 0, NULL));
+		ev[0].recipient = or_null(fm_inbound_recipient(
+			in->send, 0, NULL, NULL, &ev[0].rcpt_of_send));
 		n = 1;
 	}
 	return n;

@@ -62,7 +62,8 @@
 const char *const store_event_wsql[WE_COUNT] = {
 	[WE_EVENT] = "INSERT INTO events (send_id, code, verified, created,"
 	" replycode, " EVENT_TEXT_COLS("") ") VALUES ("
-	" (SELECT id FROM sends WHERE code = lower(?1)), lower(?1), ?2, ?3,"
+	" (SELECT id FROM sends WHERE code = lower(?1) AND ?2 = 1), lower(?1),"
+	" ?2, ?3,"
 	" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
 	" ?18, ?19, ?20, ?21)",
 	[WE_SIG] = "INSERT INTO event_sigs (event_id, idx, domain, selector,"

@@ -170,8 +170,13 @@ int store_suppress_apply(fm_store_t *st, const fm_rules_t *rules,
 	time_t expires = 0;
 	int k, rc;
 
-	if (ev->recipient == NULL || *ev->recipient == 0 ||
-	    (k = fm_rules_class(ev->cls)) < 0)
+	/*
+	 * Only a verified code's event about one of its send's recipients
+	 * suppresses: a report may name any address, and anyone who got a
+	 * message knows its code.
+	 */
+	if (!ev->verified || !ev->rcpt_of_send || ev->recipient == NULL ||
+	    *ev->recipient == 0 || (k = fm_rules_class(ev->cls)) < 0)
 		return SQLITE_OK;
 	r = &rules->rule[k];
 	if (r->kind == FM_RULE_NEVER)

@@ -313,6 +313,44 @@ case_z() {
 
 # --------------------------------------------------------------------------
 
+# (h) a recipient of one message reads its code from Return-Path and sends
+# a DSN to it naming two other addresses as failed: the events are kept
+# (with the reported addresses) but nobody is suppressed; a DSN about the
+# send's own recipient still suppresses it
+case_h() {
+	local reply qid code dsn=$E2E_DIR/state/h.eml
+	reply=$(e2e_smtp_send case-h alice@example.nl bob-h@remote.example)
+	expect_match "(h) Postfix accepted the message (250)" '^250 [0-9A-Za-z]+$' "$reply"
+	qid=${reply#250 }
+	check "(h) the milter rewrote it" e2e_wait_until "$E2E_TIMEOUT" "the rewrite of $qid" has_code "$qid"
+	code=$(code_of "$qid")
+	h_dsn() {
+		local b=h-boundary r
+		printf 'From: MAILER-DAEMON@mx.attacker.example\r\nTo: <%s@%s>\r\n' "$code" "$FB"
+		printf 'Subject: Undelivered Mail\r\nMIME-Version: 1.0\r\n'
+		printf 'Content-Type: multipart/report; report-type=delivery-status; boundary="%s"\r\n\r\n' "$b"
+		printf -- '--%s\r\nContent-Type: text/plain\r\n\r\nfailed\r\n' "$b"
+		printf -- '--%s\r\nContent-Type: message/delivery-status\r\n\r\n' "$b"
+		printf 'Reporting-MTA: dns; mx.attacker.example\r\n'
+		for r in "$@"; do
+			printf '\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: 5.1.1\r\n' "$r"
+		done
+		printf -- '--%s--\r\n' "$b"
+	}
+	h_dsn victim1@elsewhere.example victim2@elsewhere.example >"$dsn"
+	reply=$(e2e_swaks_in "$dsn" "$code@$FB" 203.0.113.9 "<>" mx.attacker.example)
+	expect_match "(h) the DSN naming two other addresses is taken (250)" '^250 ' "$reply"
+	check "(h) ... its two events are recorded" e2e_wait_until "$E2E_TIMEOUT" "two events" \
+		test "$(evq "count(*)" "code='$code' AND recipient LIKE 'victim%'")" = 2
+	expect_eq "(h) ... and nobody is suppressed" 0 \
+		"$(e2e_sql "SELECT count(*) FROM suppressions WHERE address LIKE 'victim%'")"
+	h_dsn bob-h@remote.example other@elsewhere.example >"$dsn"
+	reply=$(e2e_swaks_in "$dsn" "$code@$FB" 203.0.113.9 "<>" mx.attacker.example)
+	expect_match "(h) a DSN about the send's own recipient is taken (250)" '^250 ' "$reply"
+	check "(h) ... and suppresses that recipient only" e2e_wait_until "$E2E_TIMEOUT" "the suppression" \
+		test "$(e2e_sql "SELECT group_concat(address) FROM suppressions WHERE address IN ('bob-h@remote.example', 'other@elsewhere.example')")" = bob-h@remote.example
+}
+
 setup_postfix() {
 	e2e_postfix_setup
 	printf '%s\t%s\n' "$FB" "smtp:[127.0.0.1]:$E2E_SINK_PORT" >"$E2E_PF/transport"
@@ -349,6 +387,7 @@ main() {
 	run_case "(b3) planted symbolic links" case_b3
 	run_case "(e) SQL metacharacters stored literally" case_e
 	run_case "(f) log injection" case_f
+	run_case "(h) a DSN naming other addresses" case_h
 	run_case "(g) forged codes ($FORGED_N)" case_g
 	run_case "(z) clean log" case_z
 

@@ -501,49 +501,68 @@ static void test_recipient(void **state)
 		const fm_send_t *send;
 		size_t nreported;
 		const char *reported;
+		const char *orig;	/* Original-Recipient */
 		const char *want;	/* the exact pointer expected */
+		int of_send;		/* one of the send's recipients */
 	} rows[] = {
 		{"single send wins over the reported address", &single, 1,
-		 "forwarded@elsewhere.example", one_rcpt[0]},
+		 "forwarded@elsewhere.example", NULL, one_rcpt[0], 1},
 		{"single send, reported equal", &single, 1,
-		 "alice@remote.example", one_rcpt[0]},
-		{"single send, empty reported", &single, 1, "", one_rcpt[0]},
-		{"single send, NULL reported", &single, 1, NULL, one_rcpt[0]},
-		{"single send, nothing reported", &single, 0, NULL,
-		 one_rcpt[0]},
+		 "alice@remote.example", NULL, one_rcpt[0], 1},
+		{"single send, empty reported", &single, 1, "", NULL,
+		 one_rcpt[0], 1},
+		{"single send, NULL reported", &single, 1, NULL, NULL,
+		 one_rcpt[0], 1},
+		{"single send, nothing reported", &single, 0, NULL, NULL,
+		 one_rcpt[0], 1},
 		{"single send, several reported, match", &single, 2,
-		 "ALICE@remote.EXAMPLE", one_rcpt[0]},
+		 "ALICE@remote.EXAMPLE", NULL, one_rcpt[0], 1},
 		{"single send, several reported, no match", &single, 2,
-		 "dave@remote.example", "dave@remote.example"},
-		{"single send, several reported, empty", &single, 2, "",
-		 one_rcpt[0]},
+		 "dave@remote.example", NULL, "dave@remote.example", 0},
+		{"single send, several reported, Original-Recipient matches",
+		 &single, 2, "forwarded@elsewhere.example",
+		 "alice@remote.example", one_rcpt[0], 1},
+		{"single send, several reported, empty", &single, 2, "", NULL,
+		 one_rcpt[0], 1},
 		{"multi send, match case-insensitively", &multi, 1,
-		 "bob@other.EXAMPLE", three_rcpts[1]},
+		 "bob@other.EXAMPLE", NULL, three_rcpts[1], 1},
 		{"multi send, match the last", &multi, 3,
-		 "CAROL@THIRD.EXAMPLE", three_rcpts[2]},
+		 "CAROL@THIRD.EXAMPLE", NULL, three_rcpts[2], 1},
 		{"multi send, no match keeps the reported", &multi, 1,
-		 "dave@remote.example", "dave@remote.example"},
+		 "dave@remote.example", NULL, "dave@remote.example", 0},
+		{"multi send, Original-Recipient matches", &multi, 1,
+		 "bob@forwarded.example", "Bob@other.example", three_rcpts[1],
+		 1},
+		{"multi send, Final-Recipient before Original-Recipient", &multi,
+		 1, "carol@third.example", "bob@other.example", three_rcpts[2],
+		 1},
+		{"multi send, neither matches", &multi, 1, "x@y.example",
+		 "z@y.example", "x@y.example", 0},
 		{"multi send, prefix is no match", &multi, 1,
-		 "alice@remote.exampl", "alice@remote.exampl"},
-		{"multi send, empty reported", &multi, 1, "", ""},
-		{"multi send, NULL reported", &multi, 1, NULL, ""},
-		{"send without recipients", &none, 1, "x@remote.example",
-		 "x@remote.example"},
+		 "alice@remote.exampl", NULL, "alice@remote.exampl", 0},
+		{"multi send, empty reported", &multi, 1, "", NULL, "", 0},
+		{"multi send, NULL reported", &multi, 1, NULL, NULL, "", 0},
+		{"send without recipients", &none, 1, "x@remote.example", NULL,
+		 "x@remote.example", 0},
 		{"NULL send keeps the reported", NULL, 1, "x@remote.example",
-		 "x@remote.example"},
-		{"NULL send, NULL reported", NULL, 0, NULL, ""},
+		 "x@remote.example", "x@remote.example", 0},
+		{"NULL send, NULL reported", NULL, 0, NULL, NULL, "", 0},
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < NROWS(rows); i++) {
+		int of_send = -1;
 		const char *got = fm_inbound_recipient(rows[i].send,
 						       rows[i].nreported,
-						       rows[i].reported);
+						       rows[i].reported,
+						       rows[i].orig, &of_send);
 
 		if (got == NULL || strcmp(got, rows[i].want) != 0)
 			fail_msg("%s: \"%s\", want \"%s\"", rows[i].label,
 				 got ? got : "(null)", rows[i].want);
+		if (of_send != rows[i].of_send)
+			fail_msg("%s: of_send %d", rows[i].label, of_send);
 		/* a send's address comes back as the send spells it */
 		if (rows[i].want == one_rcpt[0] ||
 		    rows[i].want == three_rcpts[1] ||
@@ -554,6 +573,9 @@ static void test_recipient(void **state)
 		if (rows[i].reported != NULL && rows[i].want == rows[i].reported)
 			assert_ptr_equal(got, rows[i].reported);
 	}
+	/* of_send may be NULL */
+	assert_ptr_equal(fm_inbound_recipient(&single, 1, NULL, NULL, NULL),
+			 one_rcpt[0]);
 }
 
 /* ---- fm_inbound_events ---- */

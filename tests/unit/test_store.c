@@ -1233,9 +1233,12 @@ static int ts_check_case(const fm_event_t *ev, const fm_send_t *send,
 	assert_true(x->n < ER_NCASES);
 	print_message("case: %s\n", er_cases[x->n].label);
 	ts_event_equal(w, ev);
-	if (w->code == NULL) {
+	if (w->code == NULL || !w->verified) {
+		/* only a verified code links its event to the send */
 		assert_null(send);
 		assert_int_equal(ev->send_id, 0);
+		if (w->code != NULL)
+			assert_string_equal(ev->code, "ev0send00000000001");
 	} else {
 		assert_non_null(send);
 		ts_send_equal(x->send, send);

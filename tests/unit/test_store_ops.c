@@ -156,7 +156,9 @@ static fm_event_t ts_ev(const char *code, const char *cls,
 
 	memset(&e, 0, sizeof(e));
 	e.code = code;
-	e.verified = code != NULL;
+	/* a verified report about its send's recipient (the rules apply) */
+	e.verified = 1;
+	e.rcpt_of_send = 1;
 	e.created = t;
 	e.cls = cls;
 	e.reason = reason;
@@ -206,6 +208,47 @@ static int ts_supp(fm_store_t *st, const char *address, time_t now,
 
 /* ts_count_sql - shorthand for a count on the test's database */
 #define TS_N(d, sql) ts_sql_int((d)->db, sql)
+
+/*
+ * test_foreign_rcpt - a report about an address its send did not have, or
+ * an unverified code's, is recorded but suppresses nothing: a recipient of
+ * one message could otherwise suppress any address with its code
+ */
+static void test_foreign_rcpt(void **state)
+{
+	struct ts_dir *d = *state;
+	fm_store_t *st = ts_open(d->db, 1);
+	char err[TS_ERR_SIZE] = "";
+	fm_event_t e;
+
+	ts_send(st, "foreign00000000001", "info@example.nl", T0,
+		"bob@remote.example");
+	e = ts_ev("foreign00000000001", "hard", "userunknown", "5.1.1",
+		  "victim@elsewhere.example", T0 + 60);
+	e.rcpt_of_send = 0;
+	assert_int_equal(fm_store_add_events(st, &e, 1, err, sizeof(err)),
+			 FM_STORE_OK);
+	e = ts_ev("foreign00000000001", "complaint", "abuse", NULL,
+		  "bob@remote.example", T0 + 70);
+	e.verified = 0;		/* BadCodeAction accept */
+	assert_int_equal(fm_store_add_events(st, &e, 1, err, sizeof(err)),
+			 FM_STORE_OK);
+	assert_int_equal(TS_N(d, "SELECT count(*) FROM events"), 2);
+	assert_int_equal(TS_N(d, "SELECT count(*) FROM suppressions"), 0);
+	assert_int_equal(ts_supp(st, "victim@elsewhere.example", T0 + DAY,
+				 NULL, NULL, 0), 0);
+	assert_int_equal(ts_supp(st, "bob@remote.example", T0 + DAY, NULL,
+				 NULL, 0), 0);
+	/* the unverified event is not linked to the send either */
+	assert_int_equal(TS_N(d, "SELECT count(*) FROM events WHERE verified = 0"
+			      " AND send_id IS NULL"), 1);
+	/* the same report about the send's own recipient suppresses */
+	ts_event(st, "foreign00000000001", "hard", "userunknown", "5.1.1",
+		 "bob@remote.example", T0 + 80);
+	assert_int_equal(ts_supp(st, "bob@remote.example", T0 + DAY, NULL,
+				 NULL, 0), 1);
+	fm_store_close(st);
+}
 
 /* test_hard_now - a hard bounce suppresses at once, for good */
 static void test_hard_now(void **state)
@@ -1012,6 +1055,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TS_TEST(test_hard_now),
+		TS_TEST(test_foreign_rcpt),
 		TS_TEST(test_complaint_now),
 		TS_TEST(test_no_rules),
 		TS_TEST(test_soft_threshold),
