@@ -31,6 +31,7 @@ typedef struct {
 	int inbound;		/* a recipient at a feedback domain */
 	int code_verified;	/* its code was good (else BadCodeAction accept) */
 	char code[FM_CODE_LEN + 1];	/* the first feedback recipient's code */
+	unsigned noutside;	/* recipients not at a feedback domain */
 	int inbound_failed;	/* its copy could not be kept */
 	char cut_header[64];	/* a kept header cut at FM_HEADER_VALUE_MAX */
 } fm_msg_t;

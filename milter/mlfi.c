@@ -217,6 +217,15 @@ fm_mlfi_tick(time_t now)
 		reject_summary(&sum);
 }
 
+/* separate_rcpt - a recipient for a transaction of its own: 452 4.5.3 */
+static sfsistat
+separate_rcpt(SMFICTX *ctx)
+{
+	smfi_setreply(ctx, "452", "4.5.3", "Feedback addresses take no other "
+		      "recipients; send this one separately");
+	return SMFIS_TEMPFAIL;
+}
+
 /* reject_rcpt - refuse a bad code before DATA, with a (limited) log line */
 static sfsistat
 reject_rcpt(SMFICTX *ctx, const fm_conn_t *conn, const char *rcpt,
@@ -272,11 +281,20 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 			break;
 		}
 	}
+	/*
+	 * A message to a feedback address is consumed whole (recorded, then
+	 * discarded or delivered with our header), so it must have no other
+	 * recipient and no second code: such a recipient is deferred (452),
+	 * and the client sends it in a transaction of its own.
+	 */
 	switch (fm_inbound_check_rcpt(conn->cfg, argv[0], time(NULL), &chk)) {
 	case FM_RCPT_REJECT:
 		return reject_rcpt(ctx, conn, argv[0], &chk);
 	case FM_RCPT_VALID:
 	case FM_RCPT_UNVERIFIED:
+		if (conn->msg.noutside > 0 || (conn->msg.inbound &&
+		    strcmp(conn->msg.code, chk.code) != 0))
+			return separate_rcpt(ctx);
 		if (!conn->msg.inbound) {
 			conn->msg.inbound = 1;
 			conn->msg.code_verified = chk.verdict == FM_RCPT_VALID;
@@ -284,6 +302,9 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		}
 		break;
 	case FM_RCPT_OUTSIDE:
+		if (conn->msg.inbound)
+			return separate_rcpt(ctx);
+		conn->msg.noutside++;
 		break;
 	}
 	if (fm_msg_add_rcpt(&conn->msg, argv[0]) < 0)

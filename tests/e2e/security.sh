@@ -349,6 +349,13 @@ case_h() {
 	expect_match "(h) a DSN about the send's own recipient is taken (250)" '^250 ' "$reply"
 	check "(h) ... and suppresses that recipient only" e2e_wait_until "$E2E_TIMEOUT" "the suppression" \
 		test "$(e2e_sql "SELECT group_concat(address) FROM suppressions WHERE address IN ('bob-h@remote.example', 'other@elsewhere.example')")" = bob-h@remote.example
+	# a message to a code is consumed whole: no other recipient beside it
+	reply=$(e2e_smtp_send case-h2 "" "$code@$FB" postmaster@remote.example)
+	expect_match "(h) a second, outside recipient beside a code is deferred (452 4.5.3)" \
+		'^452 RCPT 4\.5\.3 ' "$reply"
+	reply=$(e2e_smtp_send case-h3 alice@example.nl carol-h@remote.example "$code@$FB")
+	expect_match "(h) a code beside an outside recipient is deferred (452 4.5.3)" \
+		'^452 RCPT 4\.5\.3 ' "$reply"
 }
 
 setup_postfix() {
