@@ -79,6 +79,14 @@ const char *fm_inbound_recipient(const fm_send_t *send, size_t nreported,
 				 const char *reported, const char *orig,
 				 int *of_send);
 
+/*
+ * fm_inbound_auth_undecided - could a message that fails
+ * RequireAuthentication pass when retried: a temperror (SPF, or any DKIM
+ * signature) on a check that counts for it
+ */
+int fm_inbound_auth_undecided(int require, const fm_spf_outcome_t *spf,
+			      const fm_dkim_report_t *dkim);
+
 /* fm_inbound_authenticated - does the message pass RequireAuthentication */
 int fm_inbound_authenticated(int require, const fm_spf_outcome_t *spf,
 			     const fm_dkim_report_t *dkim);

@@ -99,7 +99,10 @@ const fm_option_t fm_options[] = {
 	 "DKIM pass, or either.\nMessages from\n.Cm TrustedClients\n"
 	 "(such as the bounces the MTA makes itself) count as authenticated.\n"
 	 "SPF and DKIM results are stored with every "
-	 "event in any case; with\n.Cm none\nthey are attribution, not a gate.", NULL},
+	 "event in any case; with\n.Cm none\nthey are attribution, not a gate.\n"
+	 "A message that fails only for a temporary error (a DNS timeout) on a "
+	 "check that counts is deferred with a 4xx reply, so that its sender "
+	 "retries.", NULL},
 	{"Nameservers", "addresses", NULL, FM_OPT_RESTART, fm_cfgset_nameservers,
 	 "The DNS servers that SPF and DKIM lookups use, as addresses with an "
 	 "optional\n.Li @ Ns Ar port ,\nseparated by spaces or commas.\n"

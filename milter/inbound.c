@@ -202,6 +202,28 @@ fm_inbound_authenticated(int require, const fm_spf_outcome_t *spf,
 	}
 }
 
+/* fm_inbound_auth_undecided - a temperror that a retry might turn into a pass */
+int
+fm_inbound_auth_undecided(int require, const fm_spf_outcome_t *spf,
+			  const fm_dkim_report_t *dkim)
+{
+	int spf_tmp = spf != NULL && spf->result == FM_SPF_TEMPERROR;
+	int dkim_tmp = 0;
+	size_t i;
+
+	for (i = 0; dkim != NULL && i < dkim->count && i < FM_DKIM_MAX_SIGS; i++)
+		if (dkim->sigs[i].result == FM_DKIM_TEMPERROR)
+			dkim_tmp = 1;
+	if (dkim != NULL && dkim->summary == FM_DKIM_TEMPERROR)
+		dkim_tmp = 1;
+	switch (require) {
+	case FM_AUTH_SPF: return spf_tmp;
+	case FM_AUTH_DKIM: return dkim_tmp;
+	case FM_AUTH_ANY: return spf_tmp || dkim_tmp;
+	default: return 0;
+	}
+}
+
 /* class_index - position of a class name in fm_config_class_names */
 static int
 class_index(const char *cls)

@@ -431,6 +431,27 @@ case_d2() { dns_case "(d2) silent server (timeout)" silent temperror temperror; 
 case_d3() { dns_case "(d3) SERVFAIL" servfail temperror temperror; }
 case_d4() { dns_case "(d4) truncated, no TCP" trunc temperror temperror; }
 
+# (d5) RequireAuthentication dkim and a silent key server: the DKIM result
+# is temperror, which a retry may turn into a pass, so the bounce is
+# deferred (4xx, the sender retries), not discarded unrecorded
+case_d5() {
+	local code reply before
+	e2e_milter_config_write "${BASE_CONFIG[@]}" "RequireAuthentication dkim"
+	milter_restart
+	code=$(cat "$E2E_DIR/state/dns.code")
+	make_dsn dns-d5 "$code" rcpt-dns-d5@remote.example >"$E2E_DIR/state/dns-d5.eml"
+	e2e_dkim_sign faults.example silent "$DKIM_KEY" "$E2E_DIR/state/dns-d5.eml" \
+		"$E2E_DIR/state/dns-d5.signed.eml"
+	before=$(mlines)
+	reply=$(smtp_in "$E2E_DIR/state/dns-d5.signed.eml" "$code@$FB" silent.faults.example)
+	expect_match "(d5) the bounce is deferred (451)" '^451 ' "$reply"
+	check "(d5) the milter logged why" e2e_log_after "$E2E_DIR/milter.log" "$before" \
+		"tempfail reason=dns code=$code .*RequireAuthentication cannot be decided"
+	expect_eq "(d5) nothing is recorded for it" 0 "$(evq "count(*)" "recipient='rcpt-dns-d5@remote.example'")"
+	e2e_milter_config_write "${BASE_CONFIG[@]}"
+	milter_restart
+}
+
 # (t) SIGTERM while a bounce waits for its DNS lookups (the silent server,
 # DnsTimeout 7s): libmilter's smfi_main returns within 5 s (its listener
 # polls every 5 s) without waiting for sessions, but the milter lets the
@@ -667,6 +688,7 @@ main() {
 	run_case "(d2) DNS silent" case_d2
 	run_case "(d3) DNS SERVFAIL" case_d3
 	run_case "(d4) DNS truncated" case_d4
+	run_case "(d5) DNS silent under RequireAuthentication" case_d5
 	run_case "(t) SIGTERM during a bounce's DNS lookups" case_t
 	run_case "(d1) DNS down" case_d1
 	run_case "(c) kill -9 under load" case_c

@@ -1126,6 +1126,55 @@ static void test_authenticated(void **state)
 	}
 }
 
+/* test_auth_undecided - a temperror that counts asks for a retry */
+static void test_auth_undecided(void **state)
+{
+	static const struct {
+		const char *label;
+		int require;
+		int spf;		/* fm_spf_result_t */
+		int sig[2];		/* fm_dkim_result_t of two signatures */
+		size_t nsigs;
+		int want;
+	} rows[] = {
+		{"spf temperror, spf required", FM_AUTH_SPF, FM_SPF_TEMPERROR,
+		 {0, 0}, 0, 1},
+		{"spf temperror, dkim required", FM_AUTH_DKIM, FM_SPF_TEMPERROR,
+		 {FM_DKIM_FAIL, 0}, 1, 0},
+		{"spf temperror, any", FM_AUTH_ANY, FM_SPF_TEMPERROR,
+		 {FM_DKIM_FAIL, 0}, 1, 1},
+		{"spf fail, dkim temperror, any", FM_AUTH_ANY, FM_SPF_FAIL,
+		 {FM_DKIM_TEMPERROR, 0}, 1, 1},
+		{"one signature fails, one temperror, dkim", FM_AUTH_DKIM,
+		 FM_SPF_PASS, {FM_DKIM_FAIL, FM_DKIM_TEMPERROR}, 2, 1},
+		{"dkim temperror, spf required", FM_AUTH_SPF, FM_SPF_FAIL,
+		 {FM_DKIM_TEMPERROR, 0}, 1, 0},
+		{"permanent failures", FM_AUTH_ANY, FM_SPF_FAIL,
+		 {FM_DKIM_FAIL, 0}, 1, 0},
+		{"none required", FM_AUTH_NONE, FM_SPF_TEMPERROR,
+		 {FM_DKIM_TEMPERROR, 0}, 1, 0},
+	};
+	fm_spf_outcome_t spf;
+	fm_dkim_report_t dkim;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < NROWS(rows); i++) {
+		memset(&spf, 0, sizeof(spf));
+		memset(&dkim, 0, sizeof(dkim));
+		spf.result = (fm_spf_result_t)rows[i].spf;
+		dkim.count = rows[i].nsigs;
+		for (k = 0; k < rows[i].nsigs; k++)
+			dkim.sigs[k].result = (fm_dkim_result_t)rows[i].sig[k];
+		dkim.summary = rows[i].nsigs ? (fm_dkim_result_t)rows[i].sig[0] :
+			FM_DKIM_NONE;
+		if ((fm_inbound_auth_undecided(rows[i].require, &spf, &dkim) != 0)
+		    != rows[i].want)
+			fail_msg("%s: want %d", rows[i].label, rows[i].want);
+	}
+	assert_int_equal(fm_inbound_auth_undecided(FM_AUTH_ANY, NULL, NULL), 0);
+}
+
 /* ---- fm_inbound_accept ---- */
 
 /* test_accept - InboundAction per class */
@@ -1736,6 +1785,7 @@ int main(void)
 		cmocka_unit_test(test_events_max),
 		cmocka_unit_test(test_events_dkim_counts),
 		cmocka_unit_test(test_authenticated),
+		cmocka_unit_test(test_auth_undecided),
 		cmocka_unit_test(test_accept),
 		cmocka_unit_test(test_ar_value),
 		cmocka_unit_test(test_ar_value_size),
