@@ -202,7 +202,7 @@ fm_inbound_authenticated(int require, const fm_spf_outcome_t *spf,
 	}
 }
 
-/* fm_inbound_auth_undecided - a temperror that a retry might turn into a pass */
+/* fm_inbound_auth_undecided - a temperror a retry might turn into a pass */
 int
 fm_inbound_auth_undecided(int require, const fm_spf_outcome_t *spf,
 			  const fm_dkim_report_t *dkim)
