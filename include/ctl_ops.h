@@ -110,6 +110,12 @@ const char *fm_ops_time(time_t t, char *buf, size_t size);
 /* fm_ops_time_iso - "2026-11-22T12:03:18Z", or "" for 0 */
 const char *fm_ops_time_iso(time_t t, char *buf, size_t size);
 
+/*
+ * fm_ops_tty_clean - in place, for a terminal: C0 controls, DEL and the
+ * C1 controls (UTF-8 C2 80 to C2 9F, which terminals act on) become '?'
+ */
+void fm_ops_tty_clean(char *s);
+
 /* fm_ops_json_str - s as a JSON string (NULL: null); bad UTF-8 as U+FFFD */
 void fm_ops_json_str(FILE *fp, const char *s);
 

@@ -345,17 +345,28 @@ fm_ops_table_new(size_t ncols, const char *const *head, const char *align)
 	return t;
 }
 
+/* fm_ops_tty_clean - control characters (C0, DEL, C1) become '?' */
+void
+fm_ops_tty_clean(char *s)
+{
+	unsigned char *p;
+
+	for (p = (unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			*p = '?', *++p = '?';
+}
+
 /* cell_dup - a copy for display: control characters become '?' */
 static char *
 cell_dup(const char *s)
 {
-	char *copy, *p;
+	char *copy;
 
 	if ((copy = strdup(s ? s : "-")) == NULL)
 		return NULL;
-	for (p = copy; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	fm_ops_tty_clean(copy);
 	return copy;
 }
 

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_ops.h"
 #include "ctl_parse.h"
 #include "mime.h"
 #include "report.h"
@@ -175,6 +176,8 @@ static void table_add(ctl_table_t *t, const char *const col[COL_COUNT])
 			len--;	/* do not cut a UTF-8 character */
 		if ((row->col[i] = strndup(col[i], len)) == NULL)
 			t->nomem = 1;
+		else
+			fm_ops_tty_clean(row->col[i]);
 	}
 	t->n++;
 }

@@ -65,26 +65,28 @@ usage(int status)
 	exit(status);
 }
 
-/* json_str - print a JSON string (or null) */
+/* json_str - print a JSON string (or null), always valid UTF-8 */
 static void
 json_str(FILE *fp, const char *s)
 {
-	const unsigned char *p;
+	fm_ops_json_str(fp, s);
+}
 
-	if (s == NULL) {
-		fputs("null", fp);
-		return;
-	}
-	fputc('"', fp);
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(fp, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(fp, "\\u%04x", *p);
-		else
-			fputc(*p, fp);
-	}
-	fputc('"', fp);
+/*
+ * tty - a value for the plain output: control characters '?' ("-" for
+ * NULL); one of TTY_SLOTS rotating buffers, so a printf may take several
+ */
+#define TTY_SLOTS 4
+static const char *
+tty(const char *s)
+{
+	static char buf[TTY_SLOTS][2048];
+	static unsigned slot;
+	char *b = buf[slot++ % TTY_SLOTS];
+
+	snprintf(b, sizeof(buf[0]), "%s", s ? s : "-");
+	fm_ops_tty_clean(b);
+	return b;
 }
 
 /* print_time - UTC time stamp into buf */
@@ -159,20 +161,20 @@ print_text(const decoded_t *d, time_t now)
 		printf("send record:     none in the store\n");
 		return;
 	}
-	printf("sender:          %s\n", s->sender ? s->sender : "-");
+	printf("sender:          %s\n", tty(s->sender));
 	for (i = 0; i < s->nrcpts; i++)
 		printf("%s%s\n", i ? "                 " : "recipients:      ",
-		       s->rcpts[i]);
+		       tty(s->rcpts[i]));
 	printf("sent:            %s\n", fmt_time(s->created, tbuf, sizeof(tbuf)));
-	printf("message-id:      %s\n", s->msgid ? s->msgid : "-");
-	printf("queue id:        %s\n", s->queue_id ? s->queue_id : "-");
-	printf("client:          %s\n", s->client_addr ? s->client_addr : "-");
-	printf("sasl user:       %s\n", s->sasl_user ? s->sasl_user : "-");
+	printf("message-id:      %s\n", tty(s->msgid));
+	printf("queue id:        %s\n", tty(s->queue_id));
+	printf("client:          %s\n", tty(s->client_addr));
+	printf("sasl user:       %s\n", tty(s->sasl_user));
 	for (i = 0, n = 0; i < s->nidents; i++)
 		if (s->ident_values[i] != NULL)
 			printf("%s%s: %s\n", n++ ? "                 " :
-			       "identity:        ", s->ident_names[i],
-			       s->ident_values[i]);
+			       "identity:        ", tty(s->ident_names[i]),
+			       tty(s->ident_values[i]));
 }
 
 /* print_json - one JSON object */

@@ -260,6 +260,28 @@ case_f() {
 		'msgid="<f1@e2e\.test>(\\r|\\n|\\t|\\x0[0-9a-f]| |\t)*FAKE: reject code=forgedline rcpt=<x@y> why=injected"' "$line"
 	expect_eq "(f) no log line starts with the injected text" "" \
 		"$(tail -n +"$((before + 1))" "$E2E_DIR/milter.log" | grep -E '^[[:space:]]*FAKE|^ FAKE|reject code=forgedline' | grep -vF " $qid: rewrite " || true)"
+	# terminal escapes (ESC, and C1 CSI as UTF-8) and a stray 8-bit octet
+	# in a Message-ID: feedbackctl decode shows '?' for the controls, and
+	# its JSON stays valid UTF-8
+	{
+		printf 'From: alice@example.nl\r\nTo: bob@remote.example\r\nSubject: tty\r\n'
+		printf 'Message-ID: <f2\033]0;owned\007\302\2338m\351@e2e.test>\r\n'
+		printf 'Date: %s\r\n\r\nEND case-f2\r\n' "$(date -R)"
+	} >"$E2E_DIR/state/f2.eml"
+	reply=$(e2e_smtp_raw alice@example.nl bob@remote.example "$E2E_DIR/state/f2.eml")
+	expect_match "(f) the message with escapes is accepted (250)" '^250 [0-9A-Za-z]+$' "$reply"
+	qid=${reply#250 }
+	check "(f) ... and rewritten" e2e_wait_until "$E2E_TIMEOUT" "the rewrite of $qid" has_code "$qid"
+	"$FEEDBACKCTL" -c "$E2E_MILTER_CONF" decode "$(code_of "$qid")" >"$E2E_DIR/state/f2.out" 2>&1 || true
+	check "(f) decode prints the Message-ID" grep -q '^message-id: .*f2' "$E2E_DIR/state/f2.out"
+	check "(f) ... without ESC, BEL or C1 controls" python3 -c '
+import sys
+b = open(sys.argv[1], "rb").read()
+sys.exit(1 if (b"\x1b" in b or b"\x07" in b or b"\xc2\x9b" in b) else 0)' "$E2E_DIR/state/f2.out"
+	"$FEEDBACKCTL" -c "$E2E_MILTER_CONF" decode --json "$(code_of "$qid")" >"$E2E_DIR/state/f2.json" 2>&1 || true
+	check "(f) decode --json is valid UTF-8 JSON" python3 -c '
+import json, sys
+json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))' "$E2E_DIR/state/f2.json"
 }
 
 # (g) forged codes at RCPT
