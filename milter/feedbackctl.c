@@ -253,8 +253,24 @@ static int
 become_db_owner(const char *database)
 {
 	struct stat st;
+	char dir[4096], *slash;
 
-	if (geteuid() != 0 || stat(database, &st) < 0 || st.st_uid == 0)
+	if (geteuid() != 0)
+		return 0;
+	if (stat(database, &st) < 0) {
+		/*
+		 * Not made yet: a write command would create it as root, and
+		 * the milter (UserID) could not open it. Act as the owner of
+		 * its directory, which the milter must be able to write.
+		 */
+		snprintf(dir, sizeof(dir), "%s", database);
+		if ((slash = strrchr(dir, '/')) == NULL)
+			return 0;
+		*(slash == dir ? slash + 1 : slash) = '\0';
+		if (stat(dir, &st) < 0)
+			return 0;
+	}
+	if (st.st_uid == 0)
 		return 0;
 	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 ||
 	    setuid(st.st_uid) < 0) {

@@ -406,6 +406,15 @@ case_j() {
 	expect_eq "(j) stats on a missing database: exit 78" 78 "$rc"
 	expect_match "(j) ... with a message naming the option" 'Database: .*missing\.db' "$(cat "$E2E_DIR/state/j.err")"
 	check "(j) ... and the read-only open created nothing" test ! -e "$E2E_DIR/db/missing.db"
+	# a write command run as root on a database not made yet creates it
+	# as the owner of its directory (the milter's user), not as root
+	rc=0
+	"$FEEDBACKCTL" -c "$conf" suppression add new-j@remote.example >/dev/null 2>"$E2E_DIR/state/j2.err" || rc=$?
+	expect_eq "(j) suppression add on a new database: exit 0" 0 "$rc"
+	expect_eq "(j) ... the database belongs to the directory's owner, $E2E_MILTER_USER" \
+		"$E2E_MILTER_USER $E2E_MILTER_USER" \
+		"$(stat -c %U "$E2E_DIR/db") $(stat -c %U "$E2E_DIR/db/missing.db" 2>/dev/null)"
+	rm -f "$E2E_DIR/db/missing.db"*
 }
 
 # (z) clean shutdown
