@@ -61,7 +61,7 @@
 const char *const store_suppress_wsql[WX_COUNT] = {
 	[WX_COUNT_RECENT] = "SELECT count(DISTINCT coalesce(send_id, -id))"
 	" FROM events WHERE recipient = ?1 COLLATE NOCASE AND class = ?2"
-	" AND created >= ?3",
+	" AND created >= ?3 AND verified = 1",
 	[WX_RULE] = "INSERT INTO suppressions (" SUPP_COLS ")"
 	" VALUES (lower(?1), ?2 || coalesce(' ' || ?3, '')"
 	" || coalesce(' ' || ?4, ''), ?2, ?5, ?6, ?7, 'rule')"
