@@ -13,6 +13,30 @@
 #include "eventlog.h"
 #include "inbound.h"
 
+/*
+ * raw_feedback_domain - the feedback domain after the last '@' of an
+ * address that cannot be parsed (too long, unbalanced brackets), or NULL
+ */
+static const fm_domain_t *
+raw_feedback_domain(const fm_config_t *cfg, const char *rcpt)
+{
+	const char *at = strrchr(rcpt, '@');
+	char dom[256];
+	size_t n;
+
+	if (at == NULL)
+		return NULL;
+	at++;
+	n = strcspn(at, ">");
+	while (n > 0 && at[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= sizeof(dom))
+		return NULL;
+	memcpy(dom, at, n);
+	dom[n] = '\0';
+	return fm_config_feedback_domain(cfg, dom);
+}
+
 /* fm_inbound_check_rcpt - classify an envelope recipient */
 fm_rcpt_verdict_t
 fm_inbound_check_rcpt(const fm_config_t *cfg, const char *rcpt, time_t now,
@@ -24,8 +48,16 @@ fm_inbound_check_rcpt(const fm_config_t *cfg, const char *rcpt, time_t now,
 
 	memset(out, 0, sizeof(*out));
 	out->verdict = FM_RCPT_OUTSIDE;
-	if (rcpt == NULL || fm_addr_strip(rcpt, addr, sizeof(addr), &bracketed) < 0)
+	if (rcpt == NULL)
 		return out->verdict;
+	if (fm_addr_strip(rcpt, addr, sizeof(addr), &bracketed) < 0) {
+		/* unparseable, but at a feedback domain: not a code of ours */
+		if ((out->domain = raw_feedback_domain(cfg, rcpt)) != NULL) {
+			out->status = FM_CODE_SHAPE;
+			out->verdict = FM_RCPT_REJECT;
+		}
+		return out->verdict;
+	}
 	if ((domain = fm_addr_domain(addr)) == NULL)
 		return out->verdict;
 	if (fm_addr_local(addr, out->local, sizeof(out->local)) < 0)
@@ -33,7 +65,11 @@ fm_inbound_check_rcpt(const fm_config_t *cfg, const char *rcpt, time_t now,
 	if ((out->domain = fm_config_feedback_domain(cfg, domain)) == NULL) {
 		/* "code%feedback.domain@here": the MTA's percent hack */
 		char *pct = strrchr(out->local, '%');
+		size_t n;
 
+		if (pct != NULL)	/* a trailing dot, as in "x%d.@here" */
+			for (n = strlen(pct); n > 1 && pct[n - 1] == '.'; n--)
+				pct[n - 1] = '\0';
 		if (pct == NULL ||
 		    (out->domain = fm_config_feedback_domain(cfg, pct + 1)) == NULL) {
 			out->local[0] = '\0';

@@ -193,9 +193,18 @@ static const rcpt_row_t rcpt_rows[] = {
 	 FM_RCPT_OUTSIDE, FM_CODE_OK, 0, NULL, 0},
 	{"outside: null sender form", 0, SRC_NL, MUT_NONE, "<>", "", 0,
 	 FM_RCPT_OUTSIDE, FM_CODE_OK, 0, NULL, 0},
-	{"outside: malformed brackets", 0, SRC_NL, MUT_NONE,
-	 "<CODE@feedback.example.nl", "", 0, FM_RCPT_OUTSIDE, FM_CODE_OK, 0,
+	{"malformed brackets at a feedback domain", 0, SRC_NL, MUT_NONE,
+	 "<CODE@feedback.example.nl", "", 0, FM_RCPT_REJECT, FM_CODE_SHAPE, 0,
+	 "feedback.example.nl", 0},
+	{"malformed brackets, accept: still refused", 1, SRC_NL, MUT_NONE,
+	 "<CODE@feedback.example.nl.", "", 0, FM_RCPT_REJECT, FM_CODE_SHAPE,
+	 0, "feedback.example.nl", 0},
+	{"outside: malformed brackets elsewhere", 0, SRC_NL, MUT_NONE,
+	 "<CODE@elsewhere.example", "", 0, FM_RCPT_OUTSIDE, FM_CODE_OK, 0,
 	 NULL, 0},
+	{"valid, percent hack with a trailing dot", 0, SRC_NL, MUT_NONE,
+	 "CODE%feedback.example.nl.@example.nl", "CODE", 0, FM_RCPT_VALID,
+	 FM_CODE_OK, 1, "feedback.example.nl", 1},
 	{"outside: no recipient", 0, SRC_NL, MUT_NONE, NULL, "", 0,
 	 FM_RCPT_OUTSIDE, FM_CODE_OK, 0, NULL, 0},
 	{"valid", 0, SRC_NL, MUT_NONE, "CODE@feedback.example.nl", "CODE", 0,
@@ -386,6 +395,24 @@ static void test_check_rcpt(void **state)
 		check_rcpt_row(fx, &rcpt_rows[i]);
 }
 
+/* test_check_rcpt_unparsed - a 700-octet local part is still ours */
+static void test_check_rcpt_unparsed(void **state)
+{
+	const fixture_t *fx = *state;
+	char rcpt[1024];
+	fm_rcpt_check_t out;
+
+	memset(rcpt, 'a', 700);
+	snprintf(rcpt + 700, sizeof(rcpt) - 700, "@feedback.example.nl>");
+	rcpt[0] = '<';
+	assert_int_equal(fm_inbound_check_rcpt(fx->cfg, rcpt, T0, &out),
+			 FM_RCPT_REJECT);
+	assert_int_equal(out.status, FM_CODE_SHAPE);
+	snprintf(rcpt + 700, sizeof(rcpt) - 700, "@elsewhere.example>");
+	assert_int_equal(fm_inbound_check_rcpt(fx->cfg, rcpt, T0, &out),
+			 FM_RCPT_OUTSIDE);
+}
+
 /* test_check_rcpt_entry - the domain entry is the config's own */
 static void test_check_rcpt_entry(void **state)
 {
@@ -422,13 +449,15 @@ static void test_check_rcpt_long(void **state)
 			 FM_RCPT_REJECT);
 	assert_int_equal(out.status, FM_CODE_SHAPE);
 	assert_int_equal(strlen(out.local), len - (sizeof(dom) - 1));
-	/* one octet more and the address itself is refused as malformed */
+	/* one octet more and the address cannot be parsed: still refused,
+	 * as it names a feedback domain */
 	len = FM_ADDR_MAX;
 	memset(rcpt, 'a', len - (sizeof(dom) - 1));
 	memcpy(rcpt + len - (sizeof(dom) - 1), dom, sizeof(dom));
 	assert_int_equal(fm_inbound_check_rcpt(fx->cfg, rcpt, T0, &out),
-			 FM_RCPT_OUTSIDE);
-	assert_null(out.domain);
+			 FM_RCPT_REJECT);
+	assert_int_equal(out.status, FM_CODE_SHAPE);
+	assert_non_null(out.domain);
 }
 
 /*
@@ -1775,6 +1804,7 @@ int main(void)
 		cmocka_unit_test(test_check_rcpt),
 		cmocka_unit_test(test_check_rcpt_entry),
 		cmocka_unit_test(test_check_rcpt_long),
+		cmocka_unit_test(test_check_rcpt_unparsed),
 		cmocka_unit_test(test_check_rcpt_trailing_dot),
 		cmocka_unit_test(test_reply),
 		cmocka_unit_test(test_recipient),
