@@ -34,6 +34,9 @@ typedef struct {
 	unsigned noutside;	/* recipients not at a feedback domain */
 	int inbound_failed;	/* its copy could not be kept */
 	char cut_header[64];	/* a kept header cut at FM_HEADER_VALUE_MAX */
+	unsigned nar;		/* Authentication-Results fields seen */
+	unsigned nar_ours;	/* ... of them claiming our authserv-id */
+	unsigned short ar_ours[32];	/* their 1-based positions */
 } fm_msg_t;
 
 typedef struct {

@@ -31,13 +31,17 @@ typedef struct {
 	fm_inbound_action_t action;
 	size_t nevents;		/* events recorded */
 	int authenticated;	/* passed RequireAuthentication */
-	char ar[2048];		/* Authentication-Results value (accept) */
+	char ar[4096];		/* Authentication-Results value (accept) */
 } fm_inbound_result_t;
 
 /* fm_pipeline_new - build the long-lived parts from the configuration */
 fm_pipeline_t *fm_pipeline_new(const fm_config_t *cfg, fm_store_t *store,
 			       char *err, size_t errlen);
 void fm_pipeline_free(fm_pipeline_t *p);
+
+/* fm_pipeline_authserv - the authserv-id of our Authentication-Results */
+const char *fm_pipeline_authserv(const fm_pipeline_t *p,
+				 const fm_config_t *cfg);
 
 /* fm_inmsg_new - state for one inbound message */
 fm_inmsg_t *fm_inmsg_new(fm_pipeline_t *p, const fm_config_t *cfg,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "codec.h"
@@ -313,6 +314,27 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * note_ar - an Authentication-Results field: remember its position if it
+ * claims our authserv-id (RFC 8601 section 5: such fields are forged, and
+ * are removed before ours is added)
+ */
+static void
+note_ar(fm_conn_t *conn, const char *value)
+{
+	const char *ours = fm_pipeline_authserv(mlfi_pipeline, conn->cfg);
+	size_t n;
+
+	conn->msg.nar++;
+	value += strspn(value, " \t\r\n");
+	n = strcspn(value, " \t\r\n;(");
+	if (n == strlen(ours) && strncasecmp(value, ours, n) == 0 &&
+	    conn->msg.nar_ours < sizeof(conn->msg.ar_ours) /
+	    sizeof(conn->msg.ar_ours[0]) && conn->msg.nar <= 0xffff)
+		conn->msg.ar_ours[conn->msg.nar_ours++] =
+			(unsigned short)conn->msg.nar;
+}
+
 /* mlfi_header - Message-ID and identity headers */
 static sfsistat
 mlfi_header(SMFICTX *ctx, char *name, char *value)
@@ -332,6 +354,8 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 		break;
 	}
 	if (conn->msg.inbound) {
+		if (strcasecmp(name, "Authentication-Results") == 0)
+			note_ar(conn, value);
 		fm_msg_set_qid(&conn->msg, smfi_getsymval(ctx, "i"));
 		if (conn->inmsg == NULL)
 			conn->inmsg = fm_inmsg_new(mlfi_pipeline, conn->cfg,
@@ -398,6 +422,13 @@ inbound_eom(SMFICTX *ctx, fm_conn_t *conn)
 	case FM_INBOUND_TEMPFAIL:
 		return tempfail(ctx, "Cannot record the report now; try again later");
 	case FM_INBOUND_ACCEPT:
+		/* forged fields with our authserv-id go, last first */
+		while (conn->msg.nar_ours > 0)
+			if (smfi_chgheader(ctx, "Authentication-Results",
+					   conn->msg.ar_ours[--conn->msg.nar_ours],
+					   NULL) != MI_SUCCESS)
+				fm_log(LOG_WARNING, qid, "a forged "
+				       "Authentication-Results was not removed");
 		/* with leading spaces negotiated the value is taken as is */
 		if (res.ar[0] != '\0' &&
 		    smfi_insheader(ctx, 0, "Authentication-Results",

@@ -77,6 +77,13 @@ bad:
 	return NULL;
 }
 
+/* fm_pipeline_authserv - AuthservID, else the host name */
+const char *
+fm_pipeline_authserv(const fm_pipeline_t *p, const fm_config_t *cfg)
+{
+	return cfg->authserv_id ? cfg->authserv_id : p->hostname;
+}
+
 /* fm_pipeline_free - release in reverse order */
 void
 fm_pipeline_free(fm_pipeline_t *p)
@@ -352,7 +359,7 @@ fm_inmsg_finish(fm_inmsg_t *m, const fm_config_t *cfg, const fm_conn_t *conn,
 	/* res->ar starts with the space a header value has after the colon */
 	res->ar[0] = ' ';
 	if (res->action == FM_INBOUND_ACCEPT &&
-	    fm_inbound_ar_value(cfg->authserv_id ? cfg->authserv_id : p->hostname,
+	    fm_inbound_ar_value(fm_pipeline_authserv(p, cfg),
 				&spf, &dkim, res->ar + 1, sizeof(res->ar) - 1) < 0)
 		res->ar[0] = '\0';
 	else if (res->action != FM_INBOUND_ACCEPT)

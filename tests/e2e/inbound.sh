@@ -552,7 +552,12 @@ case_h() {
 	local code qid f ar dqid
 	reconfigure "InboundAction discard autoreply=accept"
 	code=$(send_out "(h)" case-h dave@remote.example)
-	make_autoreply case-h-ar "$code" >"$E2E_DIR/state/ar-h.eml"
+	# with a forged field under our authserv-id and a foreign one
+	{
+		printf 'Authentication-Results: mx.e2e.test; dkim=pass header.d=bank.example\r\n'
+		printf 'Authentication-Results: other.example; spf=pass smtp.mailfrom=x.example\r\n'
+		make_autoreply case-h-ar "$code"
+	} >"$E2E_DIR/state/ar-h.eml"
 	sign "$E2E_DIR/state/ar-h.eml" "$E2E_DIR/state/ar-h.signed.eml"
 	qid=$(send_in "(h) auto-reply" "$E2E_DIR/state/ar-h.signed.eml" "$code@$FB")
 	wait_event "(h)" "queue_id='$qid'"
@@ -564,6 +569,10 @@ case_h() {
 	expect_match "(h) it has Authentication-Results with spf=pass" 'spf=pass' "$ar"
 	expect_match "(h) ... and dkim=pass" 'dkim=pass' "$ar"
 	expect_match "(h) ... from our authserv-id" '^mx\.e2e\.test;' "$ar"
+	expect_eq "(h) the forged field with our authserv-id is gone" 0 \
+		"$(grep -c 'bank\.example' "$f" || true)"
+	expect_eq "(h) ... one field of ours, the foreign one kept" "1 1" \
+		"$(grep -c '^Authentication-Results: mx\.e2e\.test;' "$f") $(grep -c '^Authentication-Results: other\.example;' "$f")"
 	expect_eq "(h) delivered to the coded address" "$code@$FB" "$(e2e_sink_rcpts "$f")"
 	make_dsn case-h-dsn "$code" dave@remote.example 5.1.1 "550 5.1.1 unknown" >"$E2E_DIR/state/dsn-h.eml"
 	sign "$E2E_DIR/state/dsn-h.eml" "$E2E_DIR/state/dsn-h.signed.eml"
