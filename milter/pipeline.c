@@ -331,24 +331,19 @@ fm_inmsg_finish(fm_inmsg_t *m, const fm_config_t *cfg, const fm_conn_t *conn,
 		fm_log(LOG_NOTICE, qid, "limits: %s",
 		       fm_report_limits(report.flags, words, sizeof(words)));
 	}
-	if (!res->authenticated &&
-	    fm_inbound_auth_undecided(cfg->require_auth, &spf, &dkim)) {
-		/* a DNS failure must not lose a report: the sender retries */
-		fm_log(LOG_NOTICE, qid, "tempfail reason=dns code=%s spf=%s "
-		       "dkim=%s: RequireAuthentication cannot be decided now",
-		       in.code ? in.code : "-", fm_spf_result_name(spf.result),
-		       fm_dkim_result_name(dkim.summary));
-		res->nevents = 0;
-		res->action = FM_INBOUND_TEMPFAIL;
-		goto out;
-	}
 	if (!res->authenticated) {
-		fm_log(LOG_NOTICE, qid, "unauthenticated code=%s spf=%s dkim=%s: "
-		       "not recorded (RequireAuthentication)",
+		/* a DNS failure must not lose a report: the sender retries */
+		int retry = fm_inbound_auth_undecided(cfg->require_auth, &spf,
+						      &dkim);
+
+		fm_log(LOG_NOTICE, qid, "%s code=%s spf=%s dkim=%s: %s",
+		       retry ? "tempfail reason=dns" : "unauthenticated",
 		       in.code ? in.code : "-", fm_spf_result_name(spf.result),
-		       fm_dkim_result_name(dkim.summary));
+		       fm_dkim_result_name(dkim.summary), retry ?
+		       "RequireAuthentication cannot be decided now" :
+		       "not recorded (RequireAuthentication)");
 		res->nevents = 0;
-		res->action = FM_INBOUND_DISCARD;
+		res->action = retry ? FM_INBOUND_TEMPFAIL : FM_INBOUND_DISCARD;
 		goto out;
 	}
 	if (record(p, qid, ev, res->nevents) < 0)

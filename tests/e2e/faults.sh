@@ -439,11 +439,8 @@ case_d5() {
 	e2e_milter_config_write "${BASE_CONFIG[@]}" "RequireAuthentication dkim"
 	milter_restart
 	code=$(cat "$E2E_DIR/state/dns.code")
-	make_dsn dns-d5 "$code" rcpt-dns-d5@remote.example >"$E2E_DIR/state/dns-d5.eml"
-	e2e_dkim_sign faults.example silent "$DKIM_KEY" "$E2E_DIR/state/dns-d5.eml" \
-		"$E2E_DIR/state/dns-d5.signed.eml"
 	before=$(mlines)
-	reply=$(smtp_in "$E2E_DIR/state/dns-d5.signed.eml" "$code@$FB" silent.faults.example)
+	reply=$(smtp_in "$(silent_dsn dns-d5)" "$code@$FB" silent.faults.example)
 	expect_match "(d5) the bounce is deferred (451)" '^451 ' "$reply"
 	check "(d5) the milter logged why" e2e_log_after "$E2E_DIR/milter.log" "$before" \
 		"tempfail reason=dns code=$code .*RequireAuthentication cannot be decided"
@@ -458,6 +455,16 @@ case_d5() {
 # bounce under way finish (recorded, 250) before it frees the resolver and
 # the store, and exits cleanly
 silent_queries() { grep -c '^silent ' "$E2E_DIR/responder.log" || true; }
+# silent_dsn TOKEN - a bounce to dns.code for rcpt-TOKEN@remote.example,
+# DKIM-signed with the selector the responder never answers; prints its path
+silent_dsn() {
+	local code
+	code=$(cat "$E2E_DIR/state/dns.code")
+	make_dsn "$1" "$code" "rcpt-$1@remote.example" >"$E2E_DIR/state/$1.eml"
+	e2e_dkim_sign faults.example silent "$DKIM_KEY" "$E2E_DIR/state/$1.eml" \
+		"$E2E_DIR/state/$1.signed.eml"
+	echo "$E2E_DIR/state/$1.signed.eml"
+}
 silent_queried_since() { (($(silent_queries) > $1)); }
 case_t() {
 	# the milter is restarted with the usual configuration in any case
@@ -473,11 +480,8 @@ case_t_steps() {
 	e2e_milter_config_write "${lines[@]}" "DnsTimeout 7s"
 	milter_restart
 	code=$(cat "$E2E_DIR/state/dns.code")
-	make_dsn dns-term "$code" rcpt-dns-term@remote.example >"$E2E_DIR/state/dns-term.eml"
-	e2e_dkim_sign faults.example silent "$DKIM_KEY" "$E2E_DIR/state/dns-term.eml" \
-		"$E2E_DIR/state/dns-term.signed.eml"
 	q0=$(silent_queries)
-	smtp_in "$E2E_DIR/state/dns-term.signed.eml" "$code@$FB" silent.faults.example \
+	smtp_in "$(silent_dsn dns-term)" "$code@$FB" silent.faults.example \
 		>"$E2E_DIR/state/dns-term.reply" &
 	sender=$!
 	check "(t) the bounce's lookups reached the silent server" \
