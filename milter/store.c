@@ -66,7 +66,10 @@
  * the database in its own transaction. To change the schema, append a step.
  * A database newer than this build is refused. Version 1: sends; 2:
  * events; 3: suppressions, and the index that counts a recipient's recent
- * events of a class for the follow-up rules.
+ * events of a class for the follow-up rules; 4: events.of_send (the
+ * recipient is one of the send's), set on the rows already there where the
+ * recipient is one of its send's recipients, and that index narrowed to
+ * the events a threshold counts.
  *
  * Open the store after any fork() and after dropping privileges (SQLite
  * creates the database, WAL and shared-memory files with the opener's
@@ -166,6 +169,17 @@ static const struct store_step store_steps[] = {
 	 "CREATE INDEX suppressions_expires ON suppressions(expires);"
 	 "CREATE INDEX events_rcpt_class_created ON events"
 	 "(recipient COLLATE NOCASE, class, created, send_id);"},
+	{4,
+	 "ALTER TABLE events ADD COLUMN of_send INTEGER NOT NULL DEFAULT 0"
+	 " CHECK (of_send IN (0, 1));"
+	 "UPDATE events SET of_send = 1 WHERE verified = 1"
+	 " AND send_id IS NOT NULL AND EXISTS (SELECT 1 FROM send_rcpts r"
+	 " WHERE r.send_id = events.send_id"
+	 " AND r.rcpt = events.recipient COLLATE NOCASE);"
+	 "DROP INDEX events_rcpt_class_created;"
+	 "CREATE INDEX events_threshold ON events"
+	 "(recipient COLLATE NOCASE, class, created, send_id)"
+	 " WHERE verified = 1 AND of_send = 1;"},
 };
 
 #define STORE_NSTEPS (sizeof(store_steps) / sizeof(store_steps[0]))

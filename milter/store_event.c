@@ -61,11 +61,11 @@
 /* Writer statements, prepared at open by store.c. */
 const char *const store_event_wsql[WE_COUNT] = {
 	[WE_EVENT] = "INSERT INTO events (send_id, code, verified, created,"
-	" replycode, " EVENT_TEXT_COLS("") ") VALUES ("
+	" replycode, " EVENT_TEXT_COLS("") ", of_send) VALUES ("
 	" (SELECT id FROM sends WHERE code = lower(?1) AND ?2 = 1), lower(?1),"
 	" ?2, ?3,"
 	" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-	" ?18, ?19, ?20, ?21)",
+	" ?18, ?19, ?20, ?21, ?2 AND ?22)",
 	[WE_SIG] = "INSERT INTO event_sigs (event_id, idx, domain, selector,"
 	" result) VALUES (?1, ?2, ?3, ?4, ?5)",
 };
@@ -187,6 +187,7 @@ static int store_event_row(fm_store_t *st, const fm_event_t *ev,
 		sqlite3_bind_null(q, 4);
 	for (i = 0; i < EVENT_NTEXT; i++)
 		store_bind_text(q, WE_PARAM_TEXT + i, *text[i]);
+	sqlite3_bind_int(q, WE_PARAM_TEXT + EVENT_NTEXT, e.rcpt_of_send != 0);
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);

@@ -22,11 +22,14 @@
  * just inserted, in the leading caller inside the request's savepoint, with
  * the copy of the rules the request took when it started: an event and the
  * suppression it makes commit or roll back together. For a threshold rule
- * the writer counts the distinct messages (send records; an event without
- * a send counts as a message of its own) that had an event of the class
- * for the recipient within the window before the event's time, the event
- * itself included, with one range scan of events_rcpt_class_created, which
- * covers the query. A rule never replaces an operator's entry, nor one
+ * the writer counts the distinct messages (send records; an event whose
+ * send is gone counts as a message of its own) that had an event of the
+ * class for the recipient within the window before the event's time, the
+ * event itself included. Only events that could suppress on their own
+ * count (verified, about one of their send's recipients: events.of_send),
+ * so reports naming an address their send did not have never add up to a
+ * suppression. One range scan of the partial index events_threshold, which
+ * holds exactly those events, covers the query. A rule never replaces an operator's entry, nor one
  * that expires later than the new one would (or never).
  *
  * Lookups. fm_store_is_suppressed() is one statement on the read
@@ -61,7 +64,7 @@
 const char *const store_suppress_wsql[WX_COUNT] = {
 	[WX_COUNT_RECENT] = "SELECT count(DISTINCT coalesce(send_id, -id))"
 	" FROM events WHERE recipient = ?1 COLLATE NOCASE AND class = ?2"
-	" AND created >= ?3 AND verified = 1",
+	" AND created >= ?3 AND verified = 1 AND of_send = 1",
 	[WX_RULE] = "INSERT INTO suppressions (" SUPP_COLS ")"
 	" VALUES (lower(?1), ?2 || coalesce(' ' || ?3, '')"
 	" || coalesce(' ' || ?4, ''), ?2, ?5, ?6, ?7, 'rule')"

@@ -754,36 +754,95 @@ static void test_stats(void **state)
 	fm_store_close(st);
 }
 
-/* test_migrate_v2 - a version 2 database with data becomes version 3 */
+/*
+ * test_migrate_v2 - a version 2 database with data becomes the current
+ * version: its events say whether they are about their send's recipient,
+ * and only those count towards a threshold
+ */
 static void test_migrate_v2(void **state)
 {
 	struct ts_dir *d = *state;
 	fm_store_t *st = ts_open(d->db, 0);
+	fm_event_t e;
+	char err[TS_ERR_SIZE] = "";
 
 	ts_send(st, "migrate00000000001", "info@example.nl", T0,
 		"oz@remote.example");
+	ts_send(st, "migrate00000000002", "info@example.nl", T0,
+		"dot@remote.example");
 	ts_event(st, "migrate00000000001", "soft", NULL, NULL,
-		 "oz@remote.example", T0);
+		 "OZ@remote.example", T0);
 	ts_event(st, NULL, "soft", NULL, NULL, "oz@remote.example", T0 + 1);
+	/* a report about an address its send did not have */
+	e = ts_ev("migrate00000000002", "soft", NULL, NULL,
+		  "oz@remote.example", T0 + 2);
+	e.rcpt_of_send = 0;
+	assert_int_equal(fm_store_add_events(st, &e, 1, err, sizeof(err)),
+			 FM_STORE_OK);
 	fm_store_close(st);
-	/* what version 2 had: no suppressions, no threshold index */
+	/* what version 2 had: no suppressions, no threshold index, no of_send */
 	ts_sql_exec(d->db, "DROP TABLE suppressions;"
-		    "DROP INDEX events_rcpt_class_created;"
+		    "DROP INDEX events_threshold;"
+		    "ALTER TABLE events DROP COLUMN of_send;"
 		    "PRAGMA user_version=2");
 	assert_int_equal(TS_N(d, "SELECT count(*) FROM sqlite_master WHERE"
 			      " name LIKE 'suppressions%'"), 0);
 	st = ts_open(d->db, 1);
-	assert_int_equal(TS_N(d, "PRAGMA user_version"), 3);
-	assert_int_equal(fm_store_schema_version(), 3);
+	assert_int_equal(TS_N(d, "PRAGMA user_version"), 4);
+	assert_int_equal(fm_store_schema_version(), 4);
 	assert_int_equal(TS_N(d, "SELECT count(*) FROM sqlite_master WHERE"
 			      " name IN ('suppressions', 'suppressions_event_id',"
-			      " 'suppressions_expires',"
-			      " 'events_rcpt_class_created')"), 4);
-	assert_int_equal(TS_N(d, "SELECT count(*) FROM events"), 2);
-	/* the events of version 2 count towards the threshold */
-	ts_event(st, NULL, "soft", NULL, NULL, "oz@remote.example", T0 + 2);
+			      " 'suppressions_expires', 'events_threshold')"), 4);
+	assert_int_equal(TS_N(d, "SELECT count(*) FROM sqlite_master WHERE"
+			      " name = 'events_rcpt_class_created'"), 0);
+	assert_int_equal(TS_N(d, "SELECT count(*) FROM events"), 3);
+	/* only the linked event about its send's recipient is of_send */
+	assert_int_equal(TS_N(d, "SELECT group_concat(of_send, '') FROM"
+			      " (SELECT of_send FROM events ORDER BY id)"),
+			 100);
+	/* it counts towards the threshold; the other two do not */
+	ts_event(st, NULL, "soft", NULL, NULL, "oz@remote.example", T0 + 3);
+	assert_int_equal(ts_supp(st, "oz@remote.example", T0, NULL, NULL, 0),
+			 0);
+	ts_event(st, NULL, "soft", NULL, NULL, "oz@remote.example", T0 + 4);
 	assert_int_equal(ts_supp(st, "oz@remote.example", T0, NULL, NULL, 0),
 			 1);
+	fm_store_close(st);
+}
+
+/*
+ * test_foreign_threshold - reports naming an address their send did not
+ * have never add up to a suppression, however many sends they come from;
+ * they do not help the address's own reports reach the threshold either
+ */
+static void test_foreign_threshold(void **state)
+{
+	struct ts_dir *d = *state;
+	fm_store_t *st = ts_open(d->db, 1);
+	char err[TS_ERR_SIZE] = "", code[32];
+	fm_event_t e;
+	int k;
+
+	for (k = 0; k < 5; k++) {
+		snprintf(code, sizeof(code), "foreignthresh0000%d", k);
+		ts_send(st, code, "info@example.nl", T0,
+			"mallory@remote.example");
+		e = ts_ev(code, "soft", "mailboxfull", "4.2.2",
+			  "victim@elsewhere.example", T0 + k);
+		e.rcpt_of_send = 0;
+		assert_int_equal(fm_store_add_events(st, &e, 1, err,
+						     sizeof(err)),
+				 FM_STORE_OK);
+	}
+	assert_int_equal(TS_N(d, "SELECT count(*) FROM events WHERE"
+			      " of_send = 0 AND send_id IS NOT NULL"), 5);
+	ts_send(st, "foreignthresh00009", "info@example.nl", T0,
+		"victim@elsewhere.example");
+	ts_event(st, "foreignthresh00009", "soft", "mailboxfull", "4.2.2",
+		 "victim@elsewhere.example", T0 + 10);
+	assert_int_equal(ts_supp(st, "victim@elsewhere.example", T0 + DAY,
+				 NULL, NULL, 0), 0);
+	assert_int_equal(TS_N(d, "SELECT count(*) FROM suppressions"), 0);
 	fm_store_close(st);
 }
 
@@ -954,7 +1013,7 @@ static void test_plans(void **state)
 		 {"SEARCH suppressions USING INDEX "
 		  "sqlite_autoindex_suppressions_1 (address=?)", NULL}},
 		{"threshold count", store_suppress_wsql, WX_COUNT_RECENT,
-		 {"INDEX events_rcpt_class_created"
+		 {"INDEX events_threshold"
 		  " (recipient=? AND class=? AND created>?)", NULL}},
 		{"list", store_suppress_rsql, RX_ACTIVE,
 		 {"sqlite_autoindex_suppressions_1", NULL}},
@@ -1068,6 +1127,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		TS_TEST(test_hard_now),
 		TS_TEST(test_foreign_rcpt),
+		TS_TEST(test_foreign_threshold),
 		TS_TEST(test_complaint_now),
 		TS_TEST(test_no_rules),
 		TS_TEST(test_soft_threshold),
