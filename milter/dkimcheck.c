@@ -464,6 +464,15 @@ static fm_dkim_result_t fm_dkim_classify(const fm_dkim_t *h,
 	if (k != NULL && k->tempfail)
 		return FM_DKIM_TEMPERROR;
 	if ((flags & DKIM_SIGFLAG_PASSED) && bh == DKIM_SIGBH_MATCH) {
+		/*
+		 * RFC 6376 section 3.6.1: a signature whose key says t=y
+		 * must not be treated differently from no signature, so it
+		 * authenticates nobody.
+		 */
+		if (flags & DKIM_SIGFLAG_TESTKEY) {
+			*why = "key in testing mode (t=y)";
+			return FM_DKIM_POLICY;
+		}
 		*why = NULL;
 		return FM_DKIM_PASS;
 	}

@@ -381,6 +381,37 @@ static void test_key_problems(void **state)
 	}
 }
 
+/*
+ * test_testing_key - a signature that verifies with a key in testing mode
+ * (t=y) is policy, not pass: it must count as no signature
+ */
+static void test_testing_key(void **state)
+{
+	char *m = sign(MSG, &key1, "testing", "remote.example");
+	char txt[1024], extra[1200];
+	size_t half;
+	fm_dkim_report_t rep;
+
+	(void)state;
+	snprintf(txt, sizeof(txt), "v=DKIM1; t=y; %s",
+		 key1.txt + strlen("v=DKIM1; "));
+	half = strlen(txt) / 2;
+	snprintf(extra, sizeof(extra),
+		 "testing._domainkey.remote.example TXT \"%.*s\" \"%s\"\n",
+		 (int)half, txt, txt + half);
+	verify_signed(m, extra, &rep);
+	assert_int_equal(rep.count, 1);
+	assert_int_equal(rep.sigs[0].result, FM_DKIM_POLICY);
+	assert_string_equal(rep.sigs[0].error, "key in testing mode (t=y)");
+	assert_int_equal(rep.summary, FM_DKIM_POLICY);
+	/* the same signature under a key without t=y passes */
+	free(m);
+	m = sign(MSG, &key1, "sel1", "remote.example");
+	verify_signed(m, "", &rep);
+	assert_int_equal(rep.summary, FM_DKIM_PASS);
+	free(m);
+}
+
 /* test_two_signatures - both reported, in order; summary prefers pass */
 static void test_two_signatures(void **state)
 {
@@ -632,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_feeding),
 		cmocka_unit_test(test_tampered),
 		cmocka_unit_test(test_key_problems),
+		cmocka_unit_test(test_testing_key),
 		cmocka_unit_test(test_two_signatures),
 		cmocka_unit_test(test_unsigned),
 		cmocka_unit_test(test_malformed),
