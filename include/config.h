@@ -114,6 +114,14 @@ const fm_domain_t *fm_config_feedback_domain(const fm_config_t *cfg,
 /* fm_config_trusted_addr - is this client address in TrustedClients */
 int fm_config_trusted_addr(const fm_config_t *cfg, const struct sockaddr *sa);
 
+/*
+ * fm_config_advise - settings that load but lose something the operator
+ * probably wants (Retention shorter than CodeLifetime or than a threshold
+ * window): calls say(arg, text) once for each; returns how many
+ */
+int fm_config_advise(const fm_config_t *cfg,
+		     void (*say)(void *arg, const char *text), void *arg);
+
 /* fm_config_write_man - the OPTIONS section of feedback-milter.conf(5) */
 void fm_config_write_man(FILE *fp);
 /* fm_config_write_sample - a commented sample configuration file */

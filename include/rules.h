@@ -50,6 +50,9 @@ int fm_rules_class(const char *cls);
 int fm_rules_decide(const fm_rules_t *rules, const char *cls,
 		    unsigned distinct_recent, time_t now, time_t *expires);
 
+/* fm_rules_duration - "30d", "12h", "90m", "45s": the largest unit */
+void fm_rules_duration(unsigned secs, char *out, size_t size);
+
 /* fm_rules_describe - "soft after 3 in 7d, expires after 30d" for logs */
 void fm_rules_describe(const fm_followup_t *rule, char *out, size_t size);
 

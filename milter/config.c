@@ -472,6 +472,44 @@ fm_config_trusted_addr(const fm_config_t *cfg, const struct sockaddr *sa)
 	return 0;
 }
 
+/* fm_config_advise - see config.h */
+int
+fm_config_advise(const fm_config_t *cfg,
+		 void (*say)(void *arg, const char *text), void *arg)
+{
+	char keep[24], other[24], text[512];
+	unsigned life = cfg->code_lifetime_days * 86400u;
+	int n = 0, k;
+
+	if (cfg->retention == 0)
+		return 0;
+	fm_rules_duration(cfg->retention, keep, sizeof(keep));
+	if (cfg->retention < life) {
+		fm_rules_duration(life, other, sizeof(other));
+		snprintf(text, sizeof(text), "Retention %s is shorter than "
+			 "CodeLifetime %s: a report about a message sent more "
+			 "than %s ago passes the code check but finds no send "
+			 "record, so it is recorded without its send and "
+			 "suppresses nobody", keep, other, keep);
+		say(arg, text);
+		n++;
+	}
+	for (k = 0; k < FM_NCLASSES; k++) {
+		const fm_followup_t *r = &cfg->rules.rule[k];
+
+		if (r->kind != FM_RULE_THRESHOLD || r->window <= cfg->retention)
+			continue;
+		fm_rules_duration(r->window, other, sizeof(other));
+		snprintf(text, sizeof(text), "Retention %s is shorter than "
+			 "the %s window of SuppressionRule %s: its events are "
+			 "deleted before the window ends, so fewer of them "
+			 "count", keep, other, fm_config_class_names[k]);
+		say(arg, text);
+		n++;
+	}
+	return n;
+}
+
 /* write_doc - manual text with each sentence on a line of its own */
 static void
 write_doc(FILE *fp, const char *doc)

@@ -98,6 +98,8 @@ const fm_option_t fm_options[] = {
 	 "Record only events whose reporter is authenticated: an SPF pass, a "
 	 "DKIM pass, or either.\nMessages from\n.Cm TrustedClients\n"
 	 "(such as the bounces the MTA makes itself) count as authenticated.\n"
+	 "A DKIM signature whose key is in testing mode\n.Pq Li t=y\n"
+	 "does not: it is recorded as\n.Cm policy .\n"
 	 "SPF and DKIM results are stored with every "
 	 "event in any case; with\n.Cm none\nthey are attribution, not a gate.\n"
 	 "A message that fails only for a temporary error (a DNS timeout) on a "
@@ -175,8 +177,14 @@ const fm_option_t fm_options[] = {
 	 "The text of that refusal: printable ASCII without\n.Ql % ,\n"
 	 "at most 200 characters.", NULL},
 	{"Retention", "duration | none", "none", 0, fm_cfgset_retention,
-	 "Delete sends and events older than this (1d to 3660d) once a day "
-	 "(suppressions stay), as\n.Cm feedbackctl prune\ndoes.", NULL},
+	 "Delete sends and events older than this (1d to 3660d) once a day, "
+	 "the first time a minute after the start or after a reload that "
+	 "changes it (suppressions stay), as\n.Cm feedbackctl prune\ndoes.\nKeep it at "
+	 "least\n.Cm CodeLifetime\nand the longest threshold window of\n"
+	 ".Cm SuppressionRule :\na report about a send already deleted is "
+	 "recorded without it and suppresses nobody, and deleted events no "
+	 "longer count towards a threshold.\nThe milter warns at start and "
+	 "reload when it is shorter.", NULL},
 	{"Database", "path", FM_LOCALSTATEDIR "/lib/feedback-milter/feedback.db",
 	 FM_OPT_RESTART,
 	 fm_cfgset_database,

@@ -112,6 +112,22 @@ load(const char *path, char *err, size_t errlen)
 	return cfg;
 }
 
+/* advice_log - fm_config_advise: one warning in the log */
+static void
+advice_log(void *arg, const char *text)
+{
+	(void)arg;
+	fm_log(LOG_WARNING, NULL, "%s", text);
+}
+
+/* advice_print - fm_config_advise: one warning on stderr (-n) */
+static void
+advice_print(void *arg, const char *text)
+{
+	fprintf(stderr, "feedback-milter: %s: warning: %s\n",
+		(const char *)arg, text);
+}
+
 /* changed - compare a setting that only a restart can change */
 static int
 changed(const char *a, const char *b)
@@ -119,17 +135,21 @@ changed(const char *a, const char *b)
 	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
 }
 
-/* reload - SIGHUP: swap in a new snapshot, or keep the old one */
-static void
+/*
+ * reload - SIGHUP: swap in a new snapshot, or keep the old one; 1 when
+ * Retention changed (the next prune is then a minute away, not a day)
+ */
+static int
 reload(const char *path)
 {
+	int again;
 	fm_config_t *cfg, *old;
 	char err[1024];
 
 	if ((cfg = load(path, err, sizeof(err))) == NULL) {
 		fm_log(LOG_ERR, NULL, "reload refused, keeping the running "
 		       "configuration: %s", err);
-		return;
+		return 0;
 	}
 	pthread_mutex_lock(&cfg_lock);
 	old = cfg_current;
@@ -158,13 +178,16 @@ reload(const char *path)
 	if (old->busy_timeout_ms != cfg->busy_timeout_ms)
 		fm_log(LOG_WARNING, NULL, "DatabaseBusyTimeout changed: takes "
 		       "effect at restart");
+	fm_config_advise(cfg, advice_log, NULL);
 	fm_log_set_level(cfg->log_level);
 	fm_store_set_rules(store_current, &cfg->rules);
 	fm_store_set_cache(store_current, cfg->db_cache_kib);
 	fm_log(LOG_NOTICE, NULL, "reloaded %s: %zu sender domains, %d keys "
 	       "(signing key %d)", path, cfg->ndomains,
 	       fm_keyring_count(cfg->keys), fm_keyring_signing_id(cfg->keys));
+	again = old->retention != cfg->retention;
 	fm_config_unref(old);
+	return again;
 }
 
 /* lookup_user - resolve UserID ("user" or "user:group") */
@@ -357,13 +380,17 @@ retention(time_t *next)
 	*next = now + 86400;
 	cfg = current_config();
 	if (cfg->retention > 0) {
+		char keep[24];
+
+		fm_rules_duration(cfg->retention, keep, sizeof(keep));
 		n = fm_store_prune(store_current, now - (time_t)cfg->retention, now,
 				   err, sizeof(err));
 		if (n < 0)
-			fm_log(LOG_ERR, NULL, "prune (Retention): %s", err);
+			fm_log(LOG_ERR, NULL, "prune (Retention %s): %s", keep,
+			       err);
 		else
-			fm_log(LOG_INFO, NULL, "prune (Retention %us): %lld rows "
-			       "removed", cfg->retention, n);
+			fm_log(LOG_INFO, NULL, "prune (Retention %s): %lld rows "
+			       "removed", keep, n);
 	}
 	fm_config_unref(cfg);
 }
@@ -385,8 +412,9 @@ serve(const char *path)
 		return -1;
 	}
 	while (!__atomic_load_n(&milter_done, __ATOMIC_SEQ_CST)) {
-		if (sigtimedwait(&hup, NULL, &tick) == SIGHUP)
-			reload(path);
+		if (sigtimedwait(&hup, NULL, &tick) == SIGHUP &&
+		    reload(path))
+			next_prune = time(NULL) + 60;
 		retention(&next_prune);
 		fm_mlfi_tick(time(NULL));
 	}
@@ -463,6 +491,7 @@ run(const char *path, int foreground)
 	       "%d keys (signing key %d), database %s", PACKAGE_STRING,
 	       cfg->socket, cfg->ndomains, fm_keyring_count(cfg->keys),
 	       fm_keyring_signing_id(cfg->keys), cfg->database);
+	fm_config_advise(cfg, advice_log, NULL);
 	status = serve(path) == 0 ? EX_OK : EX_SOFTWARE;
 	if (fm_mlfi_shutdown(FM_SHUTDOWN_WAIT) < 0) {
 		/* a callback still uses them: the exit releases everything */
@@ -510,6 +539,7 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check) {
+		fm_config_advise(cfg_current, advice_print, (void *)path);
 		printf("%s: OK: %zu sender domains, %d keys (signing key %d)\n",
 		       path, cfg_current->ndomains,
 		       fm_keyring_count(cfg_current->keys),

@@ -81,8 +81,8 @@ int fm_rules_decide(const fm_rules_t *rules, const char *cls,
 	return yes;
 }
 
-/* rules_duration - seconds in the largest unit that divides them */
-static void rules_duration(unsigned secs, char *out, size_t size)
+/* fm_rules_duration - seconds in the largest unit that divides them */
+void fm_rules_duration(unsigned secs, char *out, size_t size)
 {
 	if (secs % 86400 == 0)
 		snprintf(out, size, "%ud", secs / 86400);
@@ -109,8 +109,8 @@ void fm_rules_describe(const fm_followup_t *rule, char *out, size_t size)
 		snprintf(out, size, "never");
 		return;
 	}
-	rules_duration(rule->window, win, sizeof(win));
-	rules_duration(rule->expiry, exp, sizeof(exp));
+	fm_rules_duration(rule->window, win, sizeof(win));
+	fm_rules_duration(rule->expiry, exp, sizeof(exp));
 	if (rule->kind == FM_RULE_NOW)
 		snprintf(out, size, "now, %s%s",
 			 rule->expiry ? "expires after " : "no expiry",

@@ -417,6 +417,45 @@ case_j() {
 	rm -f "$E2E_DIR/db/missing.db"*
 }
 
+# (k) Retention: -n and a reload warn when it is shorter than CodeLifetime
+# and the soft threshold's window; a reload that sets it prunes a minute
+# later: an injected old send and event go, the recent records stay
+case_k() {
+	local conf=$E2E_DIR/state/retention.conf rc=0 out before old now sends events
+	{ cat "$E2E_MILTER_CONF"; echo "Retention 2d"; } >"$conf"
+	out=$("$FEEDBACK_MILTER" -c "$conf" -n 2>&1) || rc=$?
+	expect_eq "(k) -n with Retention 2d: exit 0" 0 "$rc"
+	expect_match "(k) ... warns that it is shorter than CodeLifetime" \
+		"^feedback-milter: $conf: warning: Retention 2d is shorter than CodeLifetime 30d: " "$out"
+	expect_match "(k) ... and than the soft threshold's window" \
+		"warning: Retention 2d is shorter than the 7d window of SuppressionRule soft: " "$out"
+	expect_match "(k) ... and still reports OK" "^$conf: OK: " "$(tail -n 1 <<<"$out")"
+	now=$(date +%s)
+	old=$((now - 3 * 86400))
+	runuser -u "$E2E_MILTER_USER" -- sqlite3 -batch -cmd ".timeout 5000" "$E2E_DIR/db/feedback.db" "
+		INSERT INTO sends (code, feedback_domain, created, sender)
+			VALUES ('retainretainretain', '$FB', $old, 'alice@example.nl');
+		INSERT INTO events (send_id, code, verified, created, class, recipient)
+			VALUES (last_insert_rowid(), 'retainretainretain', 1, $old, 'delayed', 'old-k@remote.example');
+	"
+	sends=$(e2e_sql "SELECT count(*) FROM sends WHERE created > $old")
+	events=$(e2e_sql "SELECT count(*) FROM events WHERE created > $old")
+	before=$(wc -l <"$E2E_DIR/milter.log")
+	reconfigure "Retention 2d"
+	check "(k) the reload warns about CodeLifetime" e2e_log_after "$E2E_DIR/milter.log" "$before" \
+		'Retention 2d is shorter than CodeLifetime 30d: a report about a message sent more than 2d ago'
+	check "(k) ... and about the soft window" e2e_log_after "$E2E_DIR/milter.log" "$before" \
+		'Retention 2d is shorter than the 7d window of SuppressionRule soft'
+	check "(k) the milter prunes a minute after the reload" \
+		e2e_wait_until 90 "the Retention prune" \
+		e2e_log_after "$E2E_DIR/milter.log" "$before" 'prune \(Retention 2d\): 2 rows removed'
+	expect_eq "(k) the old send is gone" "" "$(e2e_sql "SELECT id FROM sends WHERE code = 'retainretainretain'")"
+	expect_eq "(k) its event is gone" "" "$(evq id "code='retainretainretain'")"
+	expect_eq "(k) the recent sends stay" "$sends" "$(e2e_sql "SELECT count(*) FROM sends")"
+	expect_eq "(k) the recent events stay" "$events" "$(e2e_sql "SELECT count(*) FROM events")"
+	reconfigure
+}
+
 # (z) clean shutdown
 case_z() {
 	local pid
@@ -499,6 +538,7 @@ main() {
 	run_case "(h) stats" case_h
 	run_case "(i) prune" case_i
 	run_case "(j) a store that cannot be opened" case_j
+	run_case "(k) Retention" case_k
 	run_case "(z) clean shutdown" case_z
 
 	summary

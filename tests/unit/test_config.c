@@ -1189,6 +1189,61 @@ static void test_inbound_options(void **state)
 	fm_config_unref(cfg);
 }
 
+/* advice_collect - fm_config_advise: the texts, one per line */
+static void advice_collect(void *arg, const char *text)
+{
+	char *buf = arg;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 2048 - n, "%s\n", text);
+}
+
+/*
+ * test_advise - a Retention shorter than CodeLifetime or than a threshold
+ * window is pointed out, once per setting it cuts short; none otherwise
+ */
+static void test_advise(void **state)
+{
+	static const struct {
+		const char *label, *text;
+		int n;
+		const char *want;	/* in the advice, or NULL */
+	} rows[] = {
+		{"no retention", SD, 0, NULL},
+		{"retention 90d", SD "Retention 90d\n", 0, NULL},
+		{"equal to lifetime", SD "Retention 30d\n", 0, NULL},
+		{"shorter than lifetime", SD "Retention 10d\n", 1,
+		 "Retention 10d is shorter than CodeLifetime 30d: a report "
+		 "about a message sent more than 10d ago passes the code check"
+		 " but finds no send record, so it is recorded without its "
+		 "send and suppresses nobody\n"},
+		{"lifetime shortened", SD "Retention 10d\nCodeLifetime 7d\n", 0,
+		 NULL},
+		{"and a window", SD "Retention 36h\nCodeLifetime 1d\n", 1,
+		 "Retention 36h is shorter than the 7d window of "
+		 "SuppressionRule soft: its events are deleted before the "
+		 "window ends, so fewer of them count\n"},
+		{"both, two windows", SD "Retention 2d\n"
+		 "SuppressionRule delayed=5/3d\n", 3, "SuppressionRule delayed"},
+	};
+	char buf[2048];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		fm_config_t *cfg = parse_ok(rows[i].label, rows[i].text);
+
+		buf[0] = '\0';
+		if (fm_config_advise(cfg, advice_collect, buf) != rows[i].n)
+			fail_msg("%s: advice \"%s\"", rows[i].label, buf);
+		if (rows[i].n == 0 && buf[0] != '\0')
+			fail_msg("%s: unexpected advice %s", rows[i].label, buf);
+		if (rows[i].want != NULL && strstr(buf, rows[i].want) == NULL)
+			fail_msg("%s: got \"%s\"", rows[i].label, buf);
+		fm_config_unref(cfg);
+	}
+}
+
 /* test_write_sample - every option listed; the sample itself parses */
 static void test_write_sample(void **state)
 {
@@ -1399,6 +1454,7 @@ int main(void)
 		cmocka_unit_test(test_refs),
 		cmocka_unit_test(test_write_man),
 		cmocka_unit_test(test_inbound_options),
+		cmocka_unit_test(test_advise),
 		cmocka_unit_test(test_write_sample),
 		cmocka_unit_test_setup_teardown(test_load, tmpdir_setup,
 						tmpdir_teardown),
