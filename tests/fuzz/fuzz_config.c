@@ -19,6 +19,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* advice_check - fm_config_advise: every text is a whole line of text */
+static void advice_check(void *arg, const char *text)
+{
+	(void)arg;
+	if (text == NULL || text[0] == '\0' || strchr(text, '\n') != NULL)
+		abort();
+}
+
 /* config_lookups - exercise what the milter asks of a configuration */
 static void config_lookups(const fm_config_t *cfg)
 {
@@ -51,6 +59,8 @@ static void config_lookups(const fm_config_t *cfg)
 	for (i = 0; i < cfg->nident_headers; i++)
 		if (cfg->ident_headers[i] == NULL)
 			abort();
+	if (fm_config_advise(cfg, advice_check, NULL) > 1 + FM_NCLASSES)
+		abort();
 }
 
 /* LLVMFuzzerTestOneInput - parse one configuration text */
