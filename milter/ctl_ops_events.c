@@ -43,7 +43,7 @@ static const char *const ev_csv_head[] = {
 	"id", "created", "class", "reason", "status", "action", "recipient",
 	"orig_recipient", "sender", "code", "verified", "queue_id",
 	"diagnostic", "remote_mta", "reporting_mta", "feedback_type", "kind",
-	"replycode", "client_addr",
+	"replycode", "client_addr", "of_send",
 };
 #define EV_CSV_NCOLS (sizeof(ev_csv_head) / sizeof(ev_csv_head[0]))
 
@@ -115,6 +115,7 @@ print_json(const fm_event_t *ev, const fm_send_t *send)
 	json_kv("orig_recipient", ev->orig_recipient);
 	json_kv("code", ev->code);
 	printf(",\"verified\":%s", ev->verified ? "true" : "false");
+	printf(",\"of_send\":%s", ev->rcpt_of_send ? "true" : "false");
 	json_kv("queue_id", ev->queue_id);
 	json_kv("diagnostic", ev->diagnostic);
 	json_kv("remote_mta", ev->remote_mta);
@@ -155,6 +156,7 @@ print_csv(const fm_event_t *ev, const fm_send_t *send)
 		ev->verified ? "1" : "0", ev->queue_id, ev->diagnostic,
 		ev->remote_mta, ev->reporting_mta, ev->feedback_type, ev->kind,
 		ev->replycode > 0 ? code : NULL, ev->client_addr,
+		ev->rcpt_of_send ? "1" : "0",
 	};
 
 	snprintf(id, sizeof(id), "%lld", ev->id);

@@ -81,7 +81,8 @@ const char *const store_event_wsql[WE_COUNT] = {
  * whole table in id order to save the sort rather than use events_created.
  */
 #define EV_SELECT \
-	"SELECT e.id, e.send_id, e.code, e.verified, e.created, e.replycode," \
+	"SELECT e.id, e.send_id, e.code, e.verified, e.created, e.of_send," \
+	" e.replycode," \
 	" " EVENT_TEXT_COLS("e.") ", " STORE_SEND_COLS("s.") \
 	" FROM events e LEFT JOIN sends s ON s.id = e.send_id"
 #define EV_WHERE(id) \
@@ -123,7 +124,7 @@ const char *const store_event_rsql[RE_COUNT] = {
 /* Columns of EV_SELECT. */
 enum {
 	EV_COL_ID, EV_COL_SEND_ID, EV_COL_CODE, EV_COL_VERIFIED,
-	EV_COL_CREATED, EV_COL_REPLYCODE, EV_COL_TEXT,
+	EV_COL_CREATED, EV_COL_OF_SEND, EV_COL_REPLYCODE, EV_COL_TEXT,
 	EV_COL_SEND = EV_COL_TEXT + EVENT_NTEXT
 };
 
@@ -354,6 +355,7 @@ static int store_event_visit(fm_store_t *st, sqlite3_stmt *q,
 	ev.code = (const char *) sqlite3_column_text(q, EV_COL_CODE);
 	ev.verified = sqlite3_column_int(q, EV_COL_VERIFIED);
 	ev.created = (time_t) sqlite3_column_int64(q, EV_COL_CREATED);
+	ev.rcpt_of_send = sqlite3_column_int(q, EV_COL_OF_SEND);
 	ev.replycode = sqlite3_column_int(q, EV_COL_REPLYCODE);
 	store_event_fields(&ev, text);
 	for (i = 0; i < EVENT_NTEXT; i++)

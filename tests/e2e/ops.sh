@@ -271,6 +271,9 @@ case_f() {
 		"$(json_field reason <<<"$line") $(json_field status <<<"$line")"
 	expect_eq "(f) ... sender of its send" alice@example.nl "$(json_field sender <<<"$line")"
 	expect_eq "(f) ... its id" "$(evq id "code='$code'")" "$(json_field id <<<"$line")"
+	expect_eq "(f) ... about its send's recipient (of_send)" true "$(json_field of_send <<<"$line")"
+	expect_eq "(f) --csv: the last column is of_send, 1 for it" "of_send 1" \
+		"$(ctl events --csv --code "$code" | python3 -c 'import csv,sys; r = list(csv.reader(sys.stdin)); print(r[0][-1], r[1][-1])')"
 	expect_eq "(f) newest first" "$(e2e_sql "SELECT id FROM events ORDER BY id DESC" | tr '\n' ' ')" \
 		"$(ctl events --json | python3 -c 'import json,sys; print(" ".join(str(json.loads(l)["id"]) for l in sys.stdin), end=" ")')"
 	n=$(ctl events --json --class soft | wc -l)

@@ -366,11 +366,17 @@ case_h() {
 		test "$(evq "count(*)" "code='$code' AND recipient LIKE 'victim%'")" = 2
 	expect_eq "(h) ... and nobody is suppressed" 0 \
 		"$(e2e_sql "SELECT count(*) FROM suppressions WHERE address LIKE 'victim%'")"
+	expect_eq "(h) ... the events say their recipient is not the send's (of_send 0)" "0 0" \
+		"$(evq of_send "code='$code' AND recipient LIKE 'victim%'" | paste -sd ' ')"
+	expect_eq "(h) ... and so does feedbackctl events --json" "false false" \
+		"$(e2e_ctl events --json --code "$code" | python3 -c 'import json,sys; print(" ".join(str(json.loads(l)["of_send"]).lower() for l in sys.stdin))')"
 	h_dsn bob-h@remote.example other@elsewhere.example >"$dsn"
 	reply=$(e2e_swaks_in "$dsn" "$code@$FB" 203.0.113.9 "<>" mx.attacker.example)
 	expect_match "(h) a DSN about the send's own recipient is taken (250)" '^250 ' "$reply"
 	check "(h) ... and suppresses that recipient only" e2e_wait_until "$E2E_TIMEOUT" "the suppression" \
 		test "$(e2e_sql "SELECT group_concat(address) FROM suppressions WHERE address IN ('bob-h@remote.example', 'other@elsewhere.example')")" = bob-h@remote.example
+	expect_eq "(h) ... its event is the send's (of_send 1)" 1 \
+		"$(evq of_send "code='$code' AND recipient = 'bob-h@remote.example'")"
 	# a message to a code is consumed whole: no other recipient beside it
 	reply=$(e2e_smtp_send case-h2 "" "$code@$FB" postmaster@remote.example)
 	expect_match "(h) a second, outside recipient beside a code is deferred (452 4.5.3)" \

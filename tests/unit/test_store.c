@@ -1150,7 +1150,7 @@ static const struct {
 	fm_event_t ev;
 } er_cases[] = {
 	{"all fields, three signatures", {
-		.code = "ev0send00000000001", .verified = 1,
+		.code = "ev0send00000000001", .verified = 1, .rcpt_of_send = 1,
 		.created = 1712345678, .queue_id = "4QxY1z2abc",
 		.cls = "hard", .reason = "userunknown", .status = "5.1.1",
 		.action = "failed", .recipient = "bob@remote.example",
@@ -1165,7 +1165,8 @@ static const struct {
 		.spf_domain = "spf.relay.example",
 		.sigs = er_sigs3, .nsigs = 3}},
 	{"one signature, unverified, upper-case code", {
-		.code = "EV0SEND00000000001", .verified = 0,
+		/* of_send is kept only for a verified code */
+		.code = "EV0SEND00000000001", .verified = 0, .rcpt_of_send = 1,
 		.created = 1712345679, .cls = "autoreply",
 		.reason = "vacation", .recipient = "carol@remote.example",
 		.kind = "autoreply", .envfrom = "carol@remote.example",
@@ -1187,6 +1188,7 @@ static void ts_event_equal(const fm_event_t *w, const fm_event_t *g)
 	else
 		assert_true(strcasecmp(w->code, g->code) == 0);
 	assert_int_equal(w->verified, g->verified);
+	assert_int_equal(w->verified && w->rcpt_of_send, g->rcpt_of_send);
 	assert_int_equal(w->created, g->created);
 	ts_str_equal(w->queue_id, g->queue_id);
 	ts_str_equal(w->cls, g->cls);
