@@ -55,6 +55,52 @@ conn_of(SMFICTX *ctx)
 	return (fm_conn_t *)smfi_getpriv(ctx);
 }
 
+/*
+ * The protocol flags of the latest negotiation. An MTA may reuse a milter
+ * connection for a new SMTP session (SMFIC_QUIT_NC, which Sendmail can
+ * send): libmilter then calls xxfi_close, which frees our state, and goes
+ * on to the next connect, or HELO or MAIL without the connect step,
+ * without negotiating again. conn_renew() makes the new state from these.
+ * They follow from what the MTA offered, which does not change from one
+ * connection of an MTA to the next (libmilter itself offers every
+ * no-reply step).
+ */
+static unsigned long negotiated_pf1;
+
+/* conn_set_flags - the connection state's copy of the protocol flags */
+static void
+conn_set_flags(fm_conn_t *conn, unsigned long pf1)
+{
+	conn->no_connect = (pf1 & SMFIP_NOCONNECT) != 0;
+	conn->noreply_conn = (pf1 & SMFIP_NR_CONN) != 0;
+	conn->noreply_helo = (pf1 & SMFIP_NR_HELO) != 0;
+	conn->noreply_mail = (pf1 & SMFIP_NR_MAIL) != 0;
+	conn->noreply_hdr = (pf1 & SMFIP_NR_HDR) != 0;
+	conn->noreply_body = (pf1 & SMFIP_NR_BODY) != 0;
+	conn->leadspc = (pf1 & SMFIP_HDR_LEADSPC) != 0;
+}
+
+/*
+ * conn_renew - the connection state, made anew after SMFIC_QUIT_NC (see
+ * negotiated_pf1); NULL when out of memory or never negotiated
+ */
+static fm_conn_t *
+conn_renew(SMFICTX *ctx)
+{
+	unsigned long pf1 = __atomic_load_n(&negotiated_pf1, __ATOMIC_ACQUIRE);
+	fm_conn_t *conn = conn_of(ctx);
+
+	if (conn != NULL || pf1 == 0)
+		return conn;
+	if ((conn = fm_conn_new()) == NULL) {
+		fm_log(LOG_ERR, NULL, "connection reused: out of memory");
+		return NULL;
+	}
+	conn_set_flags(conn, pf1);
+	smfi_setpriv(ctx, conn);
+	return conn;
+}
+
 /* tempfail - a 451 with a reason */
 static sfsistat
 tempfail(SMFICTX *ctx, const char *text)
@@ -108,13 +154,8 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		fm_log(LOG_ERR, NULL, "negotiate: out of memory");
 		return SMFIS_TEMPFAIL;
 	}
-	conn->no_connect = (*pf1 & SMFIP_NOCONNECT) != 0;
-	conn->noreply_conn = (*pf1 & SMFIP_NR_CONN) != 0;
-	conn->noreply_helo = (*pf1 & SMFIP_NR_HELO) != 0;
-	conn->noreply_mail = (*pf1 & SMFIP_NR_MAIL) != 0;
-	conn->noreply_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
-	conn->noreply_body = (*pf1 & SMFIP_NR_BODY) != 0;
-	conn->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	conn_set_flags(conn, *pf1);
+	__atomic_store_n(&negotiated_pf1, *pf1, __ATOMIC_RELEASE);
 	smfi_setpriv(ctx, conn);
 	return SMFIS_CONTINUE;
 }
@@ -123,16 +164,11 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 static sfsistat
 mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
-	fm_conn_t *conn = conn_of(ctx);
+	fm_conn_t *conn = conn_renew(ctx);
 
 	(void)hostname;
-	if (conn == NULL) {
-		if ((conn = fm_conn_new()) == NULL) {
-			fm_log(LOG_ERR, NULL, "connect: out of memory");
-			return SMFIS_TEMPFAIL;
-		}
-		smfi_setpriv(ctx, conn);
-	}
+	if (conn == NULL)
+		return SMFIS_TEMPFAIL;
 	fm_conn_set_client(conn, hostaddr);
 	return conn->noreply_conn ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
@@ -141,7 +177,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 static sfsistat
 mlfi_helo(SMFICTX *ctx, char *helo)
 {
-	fm_conn_t *conn = conn_of(ctx);
+	fm_conn_t *conn = conn_renew(ctx);
 
 	if (conn == NULL)
 		return SMFIS_CONTINUE;
@@ -157,7 +193,7 @@ mlfi_helo(SMFICTX *ctx, char *helo)
 static sfsistat
 mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
-	fm_conn_t *conn = conn_of(ctx);
+	fm_conn_t *conn = conn_renew(ctx);
 
 	if (conn == NULL)
 		return tempfail(ctx, "Internal error: no connection state");

@@ -300,6 +300,32 @@ PY
 	expect_eq "(m) and its send record is there" rcpt-m@remote.example "$(jget recipients "$json")"
 }
 
+# (o) an MTA that reuses its milter connection for a new SMTP session
+# (SMFIC_QUIT_NC, which Sendmail may send and Postfix never does): every
+# session of the connection is rewritten, with the connect step and
+# without it (the client's address then comes with MAIL)
+case_o() {
+	local out variant rc before
+	for variant in connect --no-connect-step; do
+		before=$(wc -l <"$E2E_DIR/milter.log")
+		rc=0
+		out=$(timeout 60 python3 "$E2E_TOP/tests/tools/milter-client.py" \
+			${variant#connect} --tag "o$variant" "unix:$E2E_MILTER_SOCK" \
+			--session alice@example.nl,o1@remote.example \
+			--session alice@example.nl,o2@remote.example \
+			--session bob@example.nl,o3@remote.example 2>&1) || rc=$?
+		expect_eq "(o) $variant: the client got every reply it waited for" 0 "$rc"
+		expect_eq "(o) $variant: all three sessions' senders were changed to a code" 3 \
+			"$(grep -cE '^[123] eom e <[0-9a-z]{18}@feedback\.example\.nl>' <<<"$out" || true)"
+		expect_eq "(o) $variant: the milter logged three rewrites" 3 \
+			"$(tail -n +"$((before + 1))" "$E2E_DIR/milter.log" | grep -cE 'QNC000[123]A: rewrite code=' || true)"
+		expect_eq "(o) $variant: every session's identity header is recorded" \
+			"o$variant-1 o$variant-2 o$variant-3" \
+			"$(e2e_sql "SELECT group_concat(value, ' ') FROM (SELECT value FROM send_idents
+				WHERE value LIKE '%o$variant-%' ORDER BY value)")"
+	done
+}
+
 # (n) TrustedClients without loopback: the sendmail command's mail is still
 # rewritten (a local submission), mail from 127.0.0.1 over SMTP is not, with
 # or without brackets around MAIL FROM
@@ -411,6 +437,7 @@ main() {
 	run_case "(l) key rotation" case_l
 	run_case "(m) store locked" case_m
 	run_case "(n) local submission without a trusted loopback" case_n
+	run_case "(o) milter connection reused (QUIT_NC)" case_o
 	run_case "(j) milter stopped" case_j
 	run_case "(z) clean shutdown" case_z
 
