@@ -14,7 +14,10 @@
  *	octet 0		negotiation: bit 0 clear = the MTA offers CHGFROM,
  *			bits 1-7 and octet 1 the protocol steps offered
  *	octet 2		client: bits 0-1 IPv4 127.0.0.1 / IPv4 from the
- *			next 4 octets / ::1 / none; bit 2 the second config
+ *			next 4 octets / ::1 / none; bit 2 the second config;
+ *			bit 3, in the header of a new connection (op 10):
+ *			the MTA reuses the connection (SMFIC_QUIT_NC), no
+ *			new negotiation
  *	then		OP LEN ARG...: OP picks a callback (see milter_op),
  *			LEN is one octet (two, big-endian, for a body chunk)
  *
@@ -98,6 +101,8 @@ struct smfi_str {
 	char client_addr[64];	/* {client_addr}, when connect is skipped */
 	const char *daemon_port;	/* {daemon_port}: "0" is cleanup */
 	int have_qid, have_auth, have_client_addr;
+	int negotiated;		/* milter_open negotiated on this connection */
+	unsigned long pf1;	/* the protocol steps it negotiated */
 };
 
 static fm_store_t *milter_store;
@@ -340,9 +345,16 @@ static int milter_open(struct smfiDesc *d, SMFICTX *ctx, milter_in_t *in)
 	if (a & 1)
 		f0 &= ~(unsigned long)SMFIF_CHGFROM;
 	f1 = (unsigned long)(a >> 1 | b << 7) * 0x101u;
-	if (d->xxfi_negotiate(ctx, f0, f1, 0, 0, &p0, &p1, &p2, &p3) !=
-	    SMFIS_CONTINUE)
-		return ST_NONE;
+	if ((c & 8) && ctx->negotiated) {
+		/* SMFIC_QUIT_NC: the same connection, no new negotiation */
+		p1 = ctx->pf1;
+	} else {
+		if (d->xxfi_negotiate(ctx, f0, f1, 0, 0, &p0, &p1, &p2,
+				      &p3) != SMFIS_CONTINUE)
+			return ST_NONE;
+		ctx->negotiated = 1;
+		ctx->pf1 = p1;
+	}
 	memset(&a4, 0, sizeof(a4));
 	memset(&a6, 0, sizeof(a6));
 	switch (c & 3) {
