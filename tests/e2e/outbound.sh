@@ -303,9 +303,14 @@ PY
 # (o) an MTA that reuses its milter connection for a new SMTP session
 # (SMFIC_QUIT_NC, which Sendmail may send and Postfix never does): every
 # session of the connection is rewritten, with the connect step and
-# without it (the client's address then comes with MAIL)
+# without it (the client's address then comes with MAIL); and every
+# session keeps the header format negotiated for the connection: with
+# InboundAction accept, the Authentication-Results value the milter adds
+# to a report starts with the one space that SMFIP_HDR_LEADSPC asks for
 case_o() {
-	local out variant rc before
+	local out variant rc before code
+	e2e_milter_config_write "${BASE_CONFIG[@]}" "InboundAction accept"
+	check "(o) the milter reloaded with InboundAction accept" e2e_milter_reload
 	for variant in connect --no-connect-step; do
 		before=$(wc -l <"$E2E_DIR/milter.log")
 		rc=0
@@ -323,7 +328,19 @@ case_o() {
 			"o$variant-1 o$variant-2 o$variant-3" \
 			"$(e2e_sql "SELECT group_concat(value, ' ') FROM (SELECT value FROM send_idents
 				WHERE value LIKE '%o$variant-%' ORDER BY value)")"
+		code=$(sed -n 's/^1 eom e <\([0-9a-z]*\)@.*/\1/p' <<<"$out")
+		rc=0
+		out=$(timeout 60 python3 "$E2E_TOP/tests/tools/milter-client.py" \
+			${variant#connect} --tag "o-in$variant" "unix:$E2E_MILTER_SOCK" \
+			--session ",$code@feedback.example.nl" \
+			--session ",$code@feedback.example.nl" 2>&1) || rc=$?
+		printf "%s\n" "$out" >"$E2E_DIR/state/o-in$variant.out"
+		expect_eq "(o) $variant: two reports on one connection: every reply came" 0 "$rc"
+		expect_eq "(o) $variant: ... both got Authentication-Results with one leading space" 2 \
+			"$(grep -cE '^[12] eom i Authentication-Results\| [^ ]' <<<"$out" || true)"
 	done
+	e2e_milter_config_write "${BASE_CONFIG[@]}"
+	check "(o) the milter reloaded the first configuration" e2e_milter_reload
 }
 
 # (n) TrustedClients without loopback: the sendmail command's mail is still

@@ -12,12 +12,18 @@ SMTP session per --session, separated by QUIT_NC, then QUIT.
 Each session is connect (from 127.0.0.1, port 25), HELO, MAIL FROM, one
 RCPT, three headers (Message-ID <qnc-TAG-N@client.test>, X-Campaign-ID
 TAG-N and Subject, each with the leading space of SMFIP_HDR_LEADSPC), one
-body chunk and end of body; N counts the sessions from 1, TAG is --tag. Every reply is printed
-on a line of its own, "SESSION STEP CODE [DATA]": CODE is the reply
-letter (c continue, a accept, t tempfail, r reject, y reply code, e change
-sender, h/m/i header changes, d discard); DATA is the printable part of the
-reply. With --no-connect-step the MTA offers to leave out the connect
-step (SMFIP_NOCONNECT) and passes the client's address as {client_addr}.
+body chunk and end of body; N counts the sessions from 1, TAG is --tag.
+An empty FROM is the null sender.
+
+Every reply is printed on a line of its own, "SESSION STEP CODE [DATA]":
+CODE is the reply letter (c continue, a accept, t tempfail, r reject, y
+reply code, e change sender, h/m/i header changes, d discard); DATA is the
+reply's data with each NUL written as "|" (a header change: NAME|VALUE,
+the value as sent, with any leading space) and other unprintable octets as
+"?".
+
+With --no-connect-step the MTA offers to leave out the connect step
+(SMFIP_NOCONNECT) and passes the client's address as {client_addr}.
 Exit status 0 when every step got the replies the protocol promises, 1
 otherwise (a closed connection, an unexpected reply, a timeout).
 """
@@ -78,7 +84,10 @@ def recv(s):
 
 
 def show(session, step, code, data):
-    text = "".join(chr(b) if 32 <= b < 127 else " " for b in data).strip()
+    if code in (b"i", b"m") and len(data) >= 4:
+        data = data[4:]         # the header's index
+    text = "".join("|" if b == 0 else chr(b) if 32 <= b < 127 else "?"
+                   for b in data).rstrip("|")
     print("%d %s %s%s" % (session, step, code.decode(),
                           " " + text if text else ""))
 
