@@ -16,6 +16,7 @@
 
 #define FM_HEADER_VALUE_MAX 998	/* longest header value kept */
 #define FM_QID_MAX 64
+#define FM_AR_OURS_MAX 32	/* forged Authentication-Results remembered */
 
 typedef struct {
 	char *sender;		/* envelope sender as passed (may be NULL) */
@@ -36,7 +37,8 @@ typedef struct {
 	char cut_header[64];	/* a kept header cut at FM_HEADER_VALUE_MAX */
 	unsigned nar;		/* Authentication-Results fields seen */
 	unsigned nar_ours;	/* ... of them claiming our authserv-id */
-	unsigned short ar_ours[32];	/* their 1-based positions */
+	unsigned short ar_ours[FM_AR_OURS_MAX];	/* their 1-based positions */
+	unsigned nar_lost;	/* ... claiming it, beyond FM_AR_OURS_MAX */
 } fm_msg_t;
 
 typedef struct {
@@ -104,6 +106,16 @@ int fm_conn_header(fm_conn_t *conn, const char *name, const char *value);
 
 /* fm_conn_set_helo - remember the HELO argument (bounded, printable) */
 void fm_conn_set_helo(fm_conn_t *conn, const char *helo);
+
+/*
+ * fm_msg_note_ar - an Authentication-Results field of the message: count
+ * it, and remember its position when its authserv-id (the value's first
+ * token) is authserv, case-insensitively (RFC 8601 section 5: such a
+ * field is forged, and is removed before ours is added). Past
+ * FM_AR_OURS_MAX such fields, or position 65535, it is counted in
+ * nar_lost. Returns 1 for a field claiming authserv, else 0.
+ */
+int fm_msg_note_ar(fm_msg_t *msg, const char *value, const char *authserv);
 
 /* fm_msg_set_qid - remember the queue id (ignores NULL and empty) */
 void fm_msg_set_qid(fm_msg_t *msg, const char *qid);

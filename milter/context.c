@@ -233,6 +233,26 @@ fm_conn_header(fm_conn_t *conn, const char *name, const char *value)
 	return 0;
 }
 
+/* fm_msg_note_ar - see context.h */
+int
+fm_msg_note_ar(fm_msg_t *msg, const char *value, const char *authserv)
+{
+	size_t n;
+
+	msg->nar++;
+	if (value == NULL || authserv == NULL || *authserv == '\0')
+		return 0;
+	value += strspn(value, " \t\r\n");
+	n = strcspn(value, " \t\r\n;(");
+	if (n != strlen(authserv) || strncasecmp(value, authserv, n) != 0)
+		return 0;
+	if (msg->nar_ours < FM_AR_OURS_MAX && msg->nar <= 0xffff)
+		msg->ar_ours[msg->nar_ours++] = (unsigned short)msg->nar;
+	else
+		msg->nar_lost++;
+	return 1;
+}
+
 /* fm_msg_set_qid - remember the queue id */
 void
 fm_msg_set_qid(fm_msg_t *msg, const char *qid)

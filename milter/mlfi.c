@@ -350,27 +350,6 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
-/*
- * note_ar - an Authentication-Results field: remember its position if it
- * claims our authserv-id (RFC 8601 section 5: such fields are forged, and
- * are removed before ours is added)
- */
-static void
-note_ar(fm_conn_t *conn, const char *value)
-{
-	const char *ours = fm_pipeline_authserv(mlfi_pipeline, conn->cfg);
-	size_t n;
-
-	conn->msg.nar++;
-	value += strspn(value, " \t\r\n");
-	n = strcspn(value, " \t\r\n;(");
-	if (n == strlen(ours) && strncasecmp(value, ours, n) == 0 &&
-	    conn->msg.nar_ours < sizeof(conn->msg.ar_ours) /
-	    sizeof(conn->msg.ar_ours[0]) && conn->msg.nar <= 0xffff)
-		conn->msg.ar_ours[conn->msg.nar_ours++] =
-			(unsigned short)conn->msg.nar;
-}
-
 /* mlfi_header - Message-ID and identity headers */
 static sfsistat
 mlfi_header(SMFICTX *ctx, char *name, char *value)
@@ -391,7 +370,9 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	}
 	if (conn->msg.inbound) {
 		if (strcasecmp(name, "Authentication-Results") == 0)
-			note_ar(conn, value);
+			(void)fm_msg_note_ar(&conn->msg, value,
+					     fm_pipeline_authserv(mlfi_pipeline,
+								  conn->cfg));
 		fm_msg_set_qid(&conn->msg, smfi_getsymval(ctx, "i"));
 		if (conn->inmsg == NULL)
 			conn->inmsg = fm_inmsg_new(mlfi_pipeline, conn->cfg,
@@ -441,6 +422,7 @@ inbound_eom(SMFICTX *ctx, fm_conn_t *conn)
 {
 	const char *qid = conn->msg.qid[0] ? conn->msg.qid : NULL;
 	fm_inbound_result_t res;
+	unsigned kept, total;
 	sfsistat rc;
 
 	if (conn->inmsg == NULL && !conn->msg.inbound_failed)
@@ -458,13 +440,26 @@ inbound_eom(SMFICTX *ctx, fm_conn_t *conn)
 	case FM_INBOUND_TEMPFAIL:
 		return tempfail(ctx, "Cannot record the report now; try again later");
 	case FM_INBOUND_ACCEPT:
-		/* forged fields with our authserv-id go, last first */
+		/*
+		 * Forged fields with our authserv-id go, last first. One
+		 * that cannot go (too many to remember, or the MTA refused)
+		 * must not be delivered as ours: the message is discarded
+		 * instead; its events are recorded.
+		 */
+		kept = conn->msg.nar_lost;
+		total = conn->msg.nar_ours + conn->msg.nar_lost;
 		while (conn->msg.nar_ours > 0)
 			if (smfi_chgheader(ctx, "Authentication-Results",
 					   conn->msg.ar_ours[--conn->msg.nar_ours],
 					   NULL) != MI_SUCCESS)
-				fm_log(LOG_WARNING, qid, "a forged "
-				       "Authentication-Results was not removed");
+				kept++;
+		if (kept > 0) {
+			fm_log(LOG_NOTICE, qid, "limits: %u of %u Authentication-"
+			       "Results fields claiming our authserv-id cannot "
+			       "be removed: discarded, not delivered", kept,
+			       total);
+			return SMFIS_DISCARD;
+		}
 		/* with leading spaces negotiated the value is taken as is */
 		if (res.ar[0] != '\0' &&
 		    smfi_insheader(ctx, 0, "Authentication-Results",

@@ -549,7 +549,7 @@ case_g() {
 # (h) InboundAction accept for one class: auto-replies are delivered on (to
 # the sink) with Authentication-Results; bounces are still discarded
 case_h() {
-	local code qid f ar dqid
+	local code qid f ar dqid i
 	reconfigure "InboundAction discard autoreply=accept"
 	code=$(send_out "(h)" case-h dave@remote.example)
 	# with a forged field under our authserv-id and a foreign one
@@ -574,6 +574,22 @@ case_h() {
 	expect_eq "(h) ... one field of ours, the foreign one kept" "1 1" \
 		"$(grep -c '^Authentication-Results: mx\.e2e\.test;' "$f") $(grep -c '^Authentication-Results: other\.example;' "$f")"
 	expect_eq "(h) delivered to the coded address" "$code@$FB" "$(e2e_sink_rcpts "$f")"
+	# more forged fields than the milter can remove: not delivered as ours
+	{
+		for i in $(seq 33); do
+			printf 'Authentication-Results: MX.e2e.test; dkim=pass header.d=bank%d.example\r\n' "$i"
+		done
+		make_autoreply case-h-ar33 "$code"
+	} >"$E2E_DIR/state/ar-h33.eml"
+	qid=$(send_in "(h) 33 forged fields" "$E2E_DIR/state/ar-h33.eml" "$code@$FB")
+	wait_event "(h) 33 forged fields" "queue_id='$qid'"
+	check "(h) 33 forged fields: discarded instead of delivered" \
+		e2e_wait_until "$E2E_TIMEOUT" "milter-discard for $qid" pf_milter_discard "$qid"
+	check "(h) ... not at the sink" test -z "$(e2e_sink_file case-h-ar33)"
+	expect_match "(h) ... with a limits: log line" \
+		"$qid: limits: 1 of 33 Authentication-Results fields claiming our authserv-id cannot be removed: discarded, not delivered" \
+		"$(log_lines "^feedback-milter: $qid: limits: ")"
+	expect_eq "(h) ... and its event recorded" autoreply "$(evq class "queue_id='$qid'")"
 	make_dsn case-h-dsn "$code" dave@remote.example 5.1.1 "550 5.1.1 unknown" >"$E2E_DIR/state/dsn-h.eml"
 	sign "$E2E_DIR/state/dsn-h.eml" "$E2E_DIR/state/dsn-h.signed.eml"
 	dqid=$(send_in "(h) bounce" "$E2E_DIR/state/dsn-h.signed.eml" "$code@$FB")

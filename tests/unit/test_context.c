@@ -545,6 +545,57 @@ static void test_qid(void **state)
 	}
 }
 
+/*
+ * test_note_ar - Authentication-Results fields claiming our authserv-id
+ * are remembered by position; others are only counted; past the limit
+ * they are counted as lost
+ */
+static void test_note_ar(void **state)
+{
+	static const struct {
+		const char *value;
+		int ours;
+	} rows[] = {
+		{" mx.example.org; dkim=pass header.d=bank.example", 1},
+		{"MX.Example.ORG;spf=pass", 1},
+		{"\r\n\tmx.example.org (comment); none", 1},
+		{" mx.example.org 1; none", 1},	/* with a version */
+		{" mx.example.org.evil; none", 0},
+		{" mx.example.or; none", 0},
+		{" other.example; mx.example.org", 0},
+		{"", 0},
+		{" ", 0},
+	};
+	fm_msg_t msg;
+	size_t i;
+	unsigned k;
+
+	(void)state;
+	memset(&msg, 0, sizeof(msg));
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (fm_msg_note_ar(&msg, rows[i].value, "mx.example.org") !=
+		    rows[i].ours)
+			fail_msg("row %zu: \"%s\"", i, rows[i].value);
+	assert_int_equal(msg.nar, 9);
+	assert_int_equal(msg.nar_ours, 4);
+	assert_int_equal(msg.ar_ours[0], 1);
+	assert_int_equal(msg.ar_ours[3], 4);
+	assert_int_equal(msg.nar_lost, 0);
+	/* no authserv-id, or no value: counted, never ours */
+	assert_int_equal(fm_msg_note_ar(&msg, " mx.example.org;", ""), 0);
+	assert_int_equal(fm_msg_note_ar(&msg, NULL, "mx.example.org"), 0);
+	assert_int_equal(msg.nar, 11);
+	/* past FM_AR_OURS_MAX: counted as lost, positions kept in order */
+	for (k = msg.nar_ours; k < FM_AR_OURS_MAX + 3; k++)
+		assert_int_equal(fm_msg_note_ar(&msg, "mx.example.org; x",
+						"mx.example.org"), 1);
+	assert_int_equal(msg.nar_ours, FM_AR_OURS_MAX);
+	assert_int_equal(msg.nar_lost, 3);
+	assert_int_equal(msg.ar_ours[4], 12);
+	assert_int_equal(msg.ar_ours[FM_AR_OURS_MAX - 1],
+			 12 + FM_AR_OURS_MAX - 5);
+}
+
 /* test_repin - each message pins the newest snapshot, the old is released */
 static void test_repin(void **state)
 {
@@ -609,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_no_ident),
 		cmocka_unit_test(test_qid),
 		cmocka_unit_test(test_client_str),
+		cmocka_unit_test(test_note_ar),
 		cmocka_unit_test(test_repin),
 	};
 
