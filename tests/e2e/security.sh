@@ -239,19 +239,29 @@ case_e() {
 	check "(e) integrity_check ok" test "$(e2e_sql 'PRAGMA quick_check')" = ok
 }
 
+# f_send LABEL NAME MSGID - send alice -> bob a message whose Message-ID
+# field is the printf format MSGID (escapes, folding); Postfix must take
+# it and the milter rewrite it. Sets F_QID.
+f_send() {
+	local reply f=$E2E_DIR/state/$2.eml
+	{
+		printf 'From: alice@example.nl\r\nTo: bob@remote.example\r\nSubject: %s\r\n' "$2"
+		# shellcheck disable=SC2059
+		printf "$3\\r\\n"
+		printf 'Date: %s\r\n\r\nEND %s\r\n' "$(date -R)" "$2"
+	} >"$f"
+	reply=$(e2e_smtp_raw alice@example.nl bob@remote.example "$f")
+	expect_match "$1 Postfix accepted the message (250)" '^250 [0-9A-Za-z]+$' "$reply"
+	F_QID=${reply#250 }
+	check "$1 the milter rewrote it" e2e_wait_until "$E2E_TIMEOUT" "the rewrite of $F_QID" has_code "$F_QID"
+}
+
 # (f) CR/LF in a Message-ID: escaped, on one line
 case_f() {
-	local reply qid line before
+	local qid line before
 	before=$(wc -l <"$E2E_DIR/milter.log")
-	{
-		printf 'From: alice@example.nl\r\nTo: bob@remote.example\r\nSubject: log\r\n'
-		printf 'Message-ID: <f1@e2e.test>\r\n FAKE: reject code=forgedline rcpt=<x@y> why=injected\r\n'
-		printf 'Date: %s\r\n\r\nEND case-f\r\n' "$(date -R)"
-	} >"$E2E_DIR/state/f.eml"
-	reply=$(e2e_smtp_raw alice@example.nl bob@remote.example "$E2E_DIR/state/f.eml")
-	expect_match "(f) Postfix accepted the message (250)" '^250 [0-9A-Za-z]+$' "$reply"
-	qid=${reply#250 }
-	check "(f) the milter rewrote it" e2e_wait_until "$E2E_TIMEOUT" "the rewrite of $qid" has_code "$qid"
+	f_send "(f)" case-f 'Message-ID: <f1@e2e.test>\r\n FAKE: reject code=forgedline rcpt=<x@y> why=injected'
+	qid=$F_QID
 	line=$(grep -F " $qid: rewrite " "$E2E_DIR/milter.log" || true)
 	expect_eq "(f) one rewrite line for the message" 1 "$(grep -c . <<<"$line")"
 	# unfolded (CRLF removed, as RFC 5322 says) or escaped: either way
@@ -263,15 +273,8 @@ case_f() {
 	# terminal escapes (ESC, and C1 CSI as UTF-8) and a stray 8-bit octet
 	# in a Message-ID: feedbackctl decode shows '?' for the controls, and
 	# its JSON stays valid UTF-8
-	{
-		printf 'From: alice@example.nl\r\nTo: bob@remote.example\r\nSubject: tty\r\n'
-		printf 'Message-ID: <f2\033]0;owned\007\302\2338m\351@e2e.test>\r\n'
-		printf 'Date: %s\r\n\r\nEND case-f2\r\n' "$(date -R)"
-	} >"$E2E_DIR/state/f2.eml"
-	reply=$(e2e_smtp_raw alice@example.nl bob@remote.example "$E2E_DIR/state/f2.eml")
-	expect_match "(f) the message with escapes is accepted (250)" '^250 [0-9A-Za-z]+$' "$reply"
-	qid=${reply#250 }
-	check "(f) ... and rewritten" e2e_wait_until "$E2E_TIMEOUT" "the rewrite of $qid" has_code "$qid"
+	f_send "(f) with escapes:" case-f2 'Message-ID: <f2\033]0;owned\007\302\2338m\351@e2e.test>'
+	qid=$F_QID
 	"$FEEDBACKCTL" -c "$E2E_MILTER_CONF" decode "$(code_of "$qid")" >"$E2E_DIR/state/f2.out" 2>&1 || true
 	check "(f) decode prints the Message-ID" grep -q '^message-id: .*f2' "$E2E_DIR/state/f2.out"
 	check "(f) ... without ESC, BEL or C1 controls" python3 -c '
