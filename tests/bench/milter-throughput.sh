@@ -17,15 +17,24 @@
 #   bare          no milter
 #   ref-unix      tests/bench/refmilter.c (smfi_chgfrom at end-of-message,
 #                 every other step negotiated away), unix socket
+#   refs-unix     the reference milter with feedback-milter's protocol steps
+#                 (refmilter -s: HELO, MAIL, headers and body without a
+#                 reply, RCPT with one) doing nothing in them, unix socket
 #   dkim-unix     OpenDKIM signing mail from example.nl, unix socket
 #   fm-unix       feedback-milter outbound (SenderDomain example.nl: every
 #                 message recorded and its sender rewritten), unix socket
-#   fm-inet       the same over inet: loopback (TCP_NODELAY set by
-#                 milter/sockopt.c)
-#   ref-inet      the reference milter over inet: loopback
+#   fm-inet       the same over inet: loopback (TCP_NODELAY and, after
+#                 each reply, TCP_QUICKACK set by milter/sockopt.c)
+#   ref-inet      the reference milter over inet: loopback (linked with
+#                 milter/sockopt.c: the same options)
 #   fm-inet-nd    feedback-milter over inet: with FM_NO_NODELAY=1, i.e.
-#                 without the TCP_NODELAY fix (the libmilter default)
-#   ref-inet-nd   the reference milter likewise (not in the default set)
+#                 without TCP_NODELAY
+#   fm-inet-nq    feedback-milter over inet: with FM_NO_QUICKACK=1, i.e.
+#                 without TCP_QUICKACK
+#   ref-inet-nd   the reference milter with FM_NO_NODELAY=1 (not in the
+#                 default set)
+#   ref-inet-nq   the reference milter with FM_NO_QUICKACK=1 (not in the
+#                 default set)
 #   bare-dsn      no milter; a DKIM-signed DSN (smtp-source -F) from <> to
 #                 a coded address on feedback.example.nl, SIZE octets
 #   fm-inbound    the same DSN through feedback-milter (unix socket): code
@@ -39,7 +48,12 @@
 # the queue is empty again (every message handed to the sink). Each run's
 # msg/s is divided by that round's bare run (paired ratio); the table shows
 # the medians over the rounds. Every message of an fm-* variant must have
-# been rewritten.
+# been rewritten. Beside the rates, each run reports the CPU time it took per
+# message: "CPU ms" for the whole machine (user, system and interrupt time
+# of every process and of the kernel; idle, I/O wait and steal time left
+# out), "milter ms" for the variant's milter process alone. On a machine
+# whose cores are saturated, these say where a difference in rate comes
+# from, and they vary less from run to run than the rates do.
 #
 # MEMORY=1: instead, feedback-milter over the unix socket gets MEM_BURST
 # messages (default 3000) over 100 concurrent sessions (MEM_C), then as many
@@ -69,7 +83,7 @@ MEM_C=${MEM_C:-100}
 MEM_SECONDS=${MEM_SECONDS:-300}
 MEM_MAX=${MEM_MAX:-100000}
 MEM_BATCH=${MEM_BATCH:-5000}
-read -r -a VARIANTS <<<"${VARIANTS:-bare ref-unix dkim-unix fm-unix fm-inet ref-inet fm-inet-nd bare-dsn fm-inbound}"
+read -r -a VARIANTS <<<"${VARIANTS:-bare ref-unix refs-unix dkim-unix fm-unix fm-inet ref-inet fm-inet-nd fm-inet-nq bare-dsn fm-inbound}"
 SENDER=alice@example.nl
 RCPT=rcpt@remote.example
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -189,20 +203,23 @@ opendkim_start() {
 # listener per variant in master.cf
 postfix_listeners() {
 	local v ports i=0 m
-	read -r -a ports < <(e2e_free_ports 8)
+	read -r -a ports < <(e2e_free_ports 11)
 	cat >>"$E2E_PF/main.cf" <<-EOF
 		default_process_limit = 250
 		bench_ref_unix = { unix:$E2E_DIR/run/ref.sock, default_action=tempfail }
+		bench_refs_unix = { unix:$E2E_DIR/run/refs.sock, default_action=tempfail }
 		bench_ref_inet = { inet:127.0.0.1:$REF_INET_PORT, default_action=tempfail }
 		bench_ref_inet_nd = { inet:127.0.0.1:$REF_ND_PORT, default_action=tempfail }
 		bench_dkim_unix = { unix:$E2E_DIR/run/opendkim.sock, default_action=tempfail }
 		bench_fm_unix = { unix:$E2E_MILTER_SOCK, default_action=tempfail }
 		bench_fm_inet = { inet:127.0.0.1:$FM_INET_PORT, default_action=tempfail }
 		bench_fm_inet_nd = { inet:127.0.0.1:$FM_ND_PORT, default_action=tempfail }
+		bench_fm_inet_nq = { inet:127.0.0.1:$FM_NQ_PORT, default_action=tempfail }
+		bench_ref_inet_nq = { inet:127.0.0.1:$REF_NQ_PORT, default_action=tempfail }
 	EOF
 	PORT[bare]=$E2E_BARE_PORT
 	PORT[fm-unix]=$E2E_SMTP_PORT
-	for v in ref-unix ref-inet ref-inet-nd dkim-unix fm-inet fm-inet-nd; do
+	for v in ref-unix refs-unix ref-inet ref-inet-nd dkim-unix fm-inet fm-inet-nd fm-inet-nq ref-inet-nq; do
 		PORT[$v]=${ports[i++]}
 		m=bench_${v//-/_}
 		echo "127.0.0.1:${PORT[$v]} inet n - n - - smtpd -o smtpd_milters=\$$m -o syslog_name=postfix-$v" \
@@ -274,7 +291,7 @@ setup() {
 	RUNS=$E2E_DIR/runs
 	: >"$RUNS"
 	read -r E2E_SMTP_PORT E2E_BARE_PORT E2E_SINK_PORT FM_INET_PORT FM_ND_PORT \
-		REF_INET_PORT REF_ND_PORT < <(e2e_free_ports 7)
+		REF_INET_PORT REF_ND_PORT FM_NQ_PORT REF_NQ_PORT < <(e2e_free_ports 9)
 	nm -D "$FEEDBACK_MILTER" 2>/dev/null | awk '$2 == "T" && $3 == "accept" { f = 1 } END { exit !f }' ||
 		e2e_note "warning: $FEEDBACK_MILTER has no accept() of its own (milter/sockopt.c not linked): no TCP_NODELAY over inet:"
 	e2e_sink_start --no-dump
@@ -311,6 +328,12 @@ setup() {
 			wait_socket ref-unix "unix:$E2E_DIR/run/ref.sock"
 			chown postfix "$E2E_DIR/run/ref.sock"
 			;;
+		refs-unix)
+			build_refmilter
+			start_bg refs-unix "$E2E_DIR/refs-unix.log" "$REFMILTER" -s "unix:$E2E_DIR/run/refs.sock"
+			wait_socket refs-unix "unix:$E2E_DIR/run/refs.sock"
+			chown postfix "$E2E_DIR/run/refs.sock"
+			;;
 		ref-inet)
 			build_refmilter
 			start_bg ref-inet "$E2E_DIR/ref-inet.log" "$REFMILTER" "inet:$REF_INET_PORT@127.0.0.1"
@@ -326,6 +349,17 @@ setup() {
 		fm-inet)
 			fm_instance fm-inet "inet:$FM_INET_PORT@127.0.0.1"
 			MLOG[fm-inet]=$E2E_DIR/fm-inet.log
+			;;
+		fm-inet-nq)
+			fm_instance fm-inet-nq "inet:$FM_NQ_PORT@127.0.0.1" FM_NO_QUICKACK=1
+			MLOG[fm-inet-nq]=$E2E_DIR/fm-inet-nq.log
+			MLINE[fm-inet-nq]=": rewrite code="
+			;;
+		ref-inet-nq)
+			build_refmilter
+			start_bg ref-inet-nq "$E2E_DIR/ref-inet-nq.log" env FM_NO_QUICKACK=1 \
+				"$REFMILTER" "inet:$REF_NQ_PORT@127.0.0.1"
+			wait_socket ref-inet-nq "inet:$REF_NQ_PORT@127.0.0.1"
 			;;
 		fm-inet-nd)
 			fm_instance fm-inet-nd "inet:$FM_ND_PORT@127.0.0.1" FM_NO_NODELAY=1
@@ -345,7 +379,7 @@ setup() {
 # stop_extra - the milters started here (lib.sh stops its own)
 stop_extra() {
 	local name
-	for name in ref-unix ref-inet ref-inet-nd opendkim fm-inet fm-inet-nd; do
+	for name in ref-unix refs-unix ref-inet ref-inet-nd opendkim fm-inet fm-inet-nd fm-inet-nq ref-inet-nq; do
 		e2e_stop_pid "$(e2e_pid_read "$name")" "$name" 30
 		e2e_pid_forget "$name"
 	done
@@ -385,13 +419,36 @@ send() {
 	echo "$((t1 - t0)) $((t2 - t0))"
 }
 
-# run VARIANT COUNT [ROUND] - one run; with ROUND it is recorded
+# cpu_ticks - busy CPU time of the whole machine so far (user, nice,
+# system, irq, softirq; idle, iowait and steal left out), in clock ticks
+cpu_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
+
+# pid_ticks PID - user and system CPU time of a process so far, in ticks
+pid_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
+
+# milter_pid VARIANT - the PID of the variant's milter, if it has one
+milter_pid() {
+	case $1 in
+	fm-unix | fm-inbound) e2e_milter_pid ;;
+	dkim-unix) e2e_pid_read opendkim ;;
+	bare | bare-dsn) ;;
+	*) e2e_pid_read "$1" ;;
+	esac
+}
+
+# run VARIANT COUNT [ROUND] - one run; with ROUND it is recorded, with the
+# busy CPU time of the machine and of the variant's milter during the run
 run() {
-	local v=$1 n=$2 rw0=0 rw a t out dsn=""
+	local v=$1 n=$2 rw0=0 rw a t out dsn="" pid c0 c1 m0=0 m1=0
 	[[ -n ${PORT[$v]:-} ]] || e2e_die "unknown variant $v"
 	[[ $v == *-dsn || $v == fm-inbound ]] && dsn=1
 	[[ -n ${MLOG[$v]:-} ]] && rw0=$(line_count "${MLOG[$v]}" "${MLINE[$v]}")
+	pid=$(milter_pid "$v")
+	[[ -n $pid ]] && m0=$(pid_ticks "$pid")
+	c0=$(cpu_ticks)
 	out=$(send "${PORT[$v]}" "$n" "$C" $dsn)
+	c1=$(cpu_ticks)
+	[[ -n $pid ]] && m1=$(pid_ticks "$pid")
 	read -r a t <<<"$out"
 	if [[ -n ${MLOG[$v]:-} ]]; then
 		# every message was rewritten (outbound) or recorded (inbound)
@@ -399,42 +456,51 @@ run() {
 		((rw == n)) || e2e_die "$v: $rw lines '${MLINE[$v]}' logged for $n messages"
 	fi
 	if [[ -n ${3:-} ]]; then
-		echo "$3 $v $a $t" >>"$RUNS"
-		awk -v v="$v" -v n="$n" -v a="$a" -v t="$t" 'BEGIN {
-			printf "  %-12s %6d msgs  accepted in %7.2f s (%6.1f msg/s)  delivered in %7.2f s (%6.1f msg/s)\n",
-				v, n, a / 1000, n * 1000 / a, t / 1000, n * 1000 / t }'
+		echo "$3 $v $a $t $((c1 - c0)) $((m1 - m0))" >>"$RUNS"
+		awk -v v="$v" -v n="$n" -v a="$a" -v t="$t" -v c="$((c1 - c0))" -v m="$((m1 - m0))" \
+			-v hz="$(getconf CLK_TCK)" 'BEGIN {
+			printf "  %-12s %6d msgs  accepted in %7.2f s (%6.1f msg/s)  delivered in %7.2f s (%6.1f msg/s)  CPU %.2f ms/msg (milter %.2f)\n",
+				v, n, a / 1000, n * 1000 / a, t / 1000, n * 1000 / t, c * 1000 / hz / n, m * 1000 / hz / n }'
 	fi
 }
 
 report() {
-	awk -v n="$N" -v order="${VARIANTS[*]}" '
+	awk -v n="$N" -v order="${VARIANTS[*]}" -v hz="$(getconf CLK_TCK)" '
 		function median(a, k,    i, j, t) {
 			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
 				if (a[i] > a[j]) { t = a[i]; a[i] = a[j]; a[j] = t }
 			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 		}
-		{ acc[$1, $2] = n * 1000 / $3; del[$1, $2] = n * 1000 / $4; rounds[$1] = 1; seen[$2] = 1 }
+		{
+			acc[$1, $2] = n * 1000 / $3; del[$1, $2] = n * 1000 / $4; rounds[$1] = 1; seen[$2] = 1
+			cpu[$1, $2] = $5 * 1000 / hz / n; mcpu[$1, $2] = $6 * 1000 / hz / n
+		}
 		END {
 			nv = split(order, vs, " ")
-			printf "\n%-12s %12s %12s %10s %10s\n", "variant", "accepted/s", "delivered/s", "acc/bare", "del/bare"
+			printf "\n%-12s %12s %12s %10s %10s %9s %9s\n", "variant", "accepted/s", "delivered/s", "acc/bare", "del/bare", "CPU ms", "milter ms"
 			for (i = 1; i <= nv; i++) {
 				v = vs[i]; k = 0; kr = 0
 				b = v == "fm-inbound" ? "bare-dsn" : "bare"
 				for (r in rounds) if ((r, v) in acc) {
-					x[++k] = acc[r, v]; y[k] = del[r, v]
+					x[++k] = acc[r, v]; y[k] = del[r, v]; cx[k] = cpu[r, v]; mx[k] = mcpu[r, v]
 					if ((r, b) in acc) { ++kr; ra[kr] = acc[r, v] / acc[r, b]; rd[kr] = del[r, v] / del[r, b] }
 				}
 				if (!k) continue
-				ma[v] = median(x, k); md[v] = median(y, k)
+				ma[v] = median(x, k); md[v] = median(y, k); mc[v] = median(cx, k); mm[v] = median(mx, k)
 				if (kr) { pa[v] = median(ra, kr); pd[v] = median(rd, kr) }
 				printf "%-12s %12.1f %12.1f", v, ma[v], md[v]
 				if (kr) printf " %10.3f %10.3f", pa[v], pd[v]
-				printf "\n"
+				else printf " %10s %10s", "", ""
+				printf " %9.2f %9.2f\n", mc[v], mm[v]
 			}
 			if (("fm-unix" in pd) && ("ref-unix" in pd)) {
 				printf "\nfm-unix / ref-unix (delivered): %.3f  (target >= 0.97)\n", pd["fm-unix"] / pd["ref-unix"]
 				printf "fm-unix / bare (delivered):     %.3f  (target >= 0.78)\n", pd["fm-unix"]
 			}
+			if (("refs-unix" in pd) && ("ref-unix" in pd))
+				printf "refs-unix / ref-unix (delivered): %.3f  (the steps alone)\n", pd["refs-unix"] / pd["ref-unix"]
+			if (("fm-unix" in pd) && ("refs-unix" in pd))
+				printf "fm-unix / refs-unix (delivered): %.3f  (the milter'"'"'s own work)\n", pd["fm-unix"] / pd["refs-unix"]
 			if (("fm-inet" in pd) && ("fm-unix" in pd))
 				printf "fm-inet / fm-unix (delivered):  %.3f\n", pd["fm-inet"] / pd["fm-unix"]
 			if (("ref-inet" in pd) && ("ref-unix" in pd))
@@ -443,6 +509,10 @@ report() {
 				printf "fm-inbound / bare-dsn (delivered): %.3f  (target >= 0.70)\n", pd["fm-inbound"]
 			if (("fm-inet-nd" in pd) && ("fm-inet" in pd))
 				printf "fm-inet without / with TCP_NODELAY (delivered): %.3f\n", pd["fm-inet-nd"] / pd["fm-inet"]
+			if (("fm-inet-nq" in pd) && ("fm-inet" in pd))
+				printf "fm-inet without / with TCP_QUICKACK (delivered): %.3f\n", pd["fm-inet-nq"] / pd["fm-inet"]
+			if (("ref-inet-nq" in pd) && ("ref-inet" in pd))
+				printf "ref-inet without / with TCP_QUICKACK (delivered): %.3f\n", pd["ref-inet-nq"] / pd["ref-inet"]
 		}' "$RUNS"
 }
 

@@ -8,9 +8,17 @@
  *
  *   refmilter SOCKET [NEW-SENDER]      e.g. unix:/run/ref.sock, inet:9999@127.0.0.1
  *
+ *   refmilter -s SOCKET [NEW-SENDER]   the same, with feedback-milter's steps
+ *
+ * With -s it negotiates the protocol steps feedback-milter negotiates
+ * (HELO, MAIL, each header and the body without a reply, RCPT with one,
+ * leading spaces of header values; connect when the MTA insists) and the
+ * same macro lists, and does nothing in them: what the protocol alone costs
+ * a milter that needs those steps, apart from anything the milter does.
+ *
  * Built against the shared libmilter; linked with milter/sockopt.c it gets
- * the same TCP_NODELAY on inet: sockets as feedback-milter (FM_NO_NODELAY=1
- * turns that off). Runs in the foreground until SIGTERM.
+ * the same TCP_NODELAY and TCP_QUICKACK on inet: sockets as feedback-milter
+ * (FM_NO_NODELAY=1 and FM_NO_QUICKACK=1 turn them off). Runs in the foreground until SIGTERM.
  */
 #include <libmilter/mfapi.h>
 #include <stdio.h>
@@ -19,6 +27,7 @@
 #include <unistd.h>
 
 static char *new_sender = "<bounce@example.nl>";
+static int steps;		/* -s: feedback-milter's protocol steps */
 
 static sfsistat
 ref_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
@@ -29,16 +38,80 @@ ref_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     SMFIP_NORCPT | SMFIP_NOBODY | SMFIP_NOHDRS |
 			     SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA;
 
-	(void)ctx;
 	(void)f2;
 	(void)f3;
 	if ((f0 & SMFIF_CHGFROM) == 0)
 		return SMFIS_REJECT;
+	if (steps) {
+		want = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH |
+		       SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+		       SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC;
+		if (f1 & SMFIP_NOCONNECT)
+			want |= SMFIP_NOCONNECT;
+		smfi_setsymlist(ctx, SMFIM_CONNECT, "j");
+		smfi_setsymlist(ctx, SMFIM_ENVFROM, (f1 & SMFIP_NOCONNECT) ?
+				"i {auth_authen} {daemon_port} {client_addr}" :
+				"i {auth_authen} {daemon_port}");
+		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "j");
+		smfi_setsymlist(ctx, SMFIM_EOM, "i");
+	}
 	*pf0 = SMFIF_CHGFROM;
 	*pf1 = f1 & want;
 	*pf2 = 0;
 	*pf3 = 0;
 	return SMFIS_CONTINUE;
+}
+
+/* the steps of -s: nothing done, no reply where none is wanted */
+static sfsistat
+ref_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+{
+	(void)ctx;
+	(void)host;
+	(void)addr;
+	return SMFIS_NOREPLY;
+}
+
+static sfsistat
+ref_helo(SMFICTX *ctx, char *name)
+{
+	(void)ctx;
+	(void)name;
+	return SMFIS_NOREPLY;
+}
+
+static sfsistat
+ref_envfrom(SMFICTX *ctx, char **argv)
+{
+	(void)ctx;
+	(void)argv;
+	return SMFIS_NOREPLY;
+}
+
+static sfsistat
+ref_envrcpt(SMFICTX *ctx, char **argv)
+{
+	(void)ctx;
+	(void)argv;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+ref_header(SMFICTX *ctx, char *name, char *value)
+{
+	(void)ctx;
+	(void)name;
+	(void)value;
+	return SMFIS_NOREPLY;
+}
+
+static sfsistat
+ref_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	(void)ctx;
+	(void)chunk;
+	(void)len;
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat
@@ -59,8 +132,19 @@ static struct smfiDesc desc = {
 int
 main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "-s") == 0) {
+		steps = 1;
+		desc.xxfi_connect = ref_connect;
+		desc.xxfi_helo = ref_helo;
+		desc.xxfi_envfrom = ref_envfrom;
+		desc.xxfi_envrcpt = ref_envrcpt;
+		desc.xxfi_header = ref_header;
+		desc.xxfi_body = ref_body;
+		argc--;
+		argv++;
+	}
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: refmilter SOCKET [NEW-SENDER]\n");
+		fprintf(stderr, "usage: refmilter [-s] SOCKET [NEW-SENDER]\n");
 		return 2;
 	}
 	if (argc == 3)
