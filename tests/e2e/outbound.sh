@@ -343,6 +343,44 @@ case_o() {
 	check "(o) the milter reloaded the first configuration" e2e_milter_reload
 }
 
+# (p) an inet: socket: a second milter on 127.0.0.1 (its own database)
+# rewrites the senders of two sessions over TCP as over the unix socket. On
+# TCP connections libmilter's accept() and writev() are the daemon's own
+# (milter/sockopt.c: TCP_NODELAY, and TCP_QUICKACK after each reply;
+# tests/unit/test_sockopt.c checks what they do); the dynamic linker binds
+# libmilter's calls to them only if the executable exports them
+case_p() {
+	local bin=${FM_VALGRIND_TARGET:-$FEEDBACK_MILTER} port conf pid rc out
+	expect_eq "(p) feedback-milter exports accept, accept4 and writev" "accept accept4 writev" \
+		"$(nm -D "$bin" | awk '$2 == "T" && $3 ~ /^(accept|accept4|writev)$/ { print $3 }' |
+			sort | tr '\n' ' ' | sed 's/ $//')"
+	port=$(e2e_free_ports 1)
+	conf=$E2E_DIR/inet.conf
+	sed -e "s|^Socket .*|Socket inet:$port@127.0.0.1|" \
+		-e "s|^PidFile .*|PidFile $E2E_DIR/run/inet.pid|" \
+		-e "s|^Database .*|Database $E2E_DIR/db/inet.db|" "$E2E_MILTER_CONF" >"$conf"
+	"$FEEDBACK_MILTER" -c "$conf" -f >>"$E2E_DIR/inet.log" 2>&1 &
+	pid=$!
+	inet_ready() {
+		e2e_pid_alive "$pid" || return 0
+		python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+			"$port" 2>/dev/null
+	}
+	e2e_wait_until "$E2E_TIMEOUT" "the milter on inet:$port" inet_ready || true
+	check "(p) the second milter listens on inet:$port@127.0.0.1" e2e_pid_alive "$pid"
+	rc=0
+	out=$(timeout 60 python3 "$E2E_TOP/tests/tools/milter-client.py" --tag p \
+		"inet:$port@127.0.0.1" \
+		--session alice@example.nl,p1@remote.example \
+		--session alice@example.nl,p2@remote.example 2>&1) || rc=$?
+	expect_eq "(p) over TCP the client got every reply it waited for" 0 "$rc"
+	expect_eq "(p) both sessions' senders were changed to a code" 2 \
+		"$(grep -cE '^[12] eom e <[0-9a-z]{18}@feedback\.example\.nl>' <<<"$out" || true)"
+	expect_eq "(p) the second milter logged two rewrites" 2 \
+		"$(grep -cE 'QNC000[12]A: rewrite code=' "$E2E_DIR/inet.log" || true)"
+	e2e_stop_pid "$pid" "the milter on inet:$port" 30
+}
+
 # (n) TrustedClients without loopback: the sendmail command's mail is still
 # rewritten (a local submission), mail from 127.0.0.1 over SMTP is not, with
 # or without brackets around MAIL FROM
@@ -455,6 +493,7 @@ main() {
 	run_case "(m) store locked" case_m
 	run_case "(n) local submission without a trusted loopback" case_n
 	run_case "(o) milter connection reused (QUIT_NC)" case_o
+	run_case "(p) inet: socket" case_p
 	run_case "(j) milter stopped" case_j
 	run_case "(z) clean shutdown" case_z
 
