@@ -348,11 +348,16 @@ case_o() {
 # TCP connections libmilter's accept() and writev() are the daemon's own
 # (milter/sockopt.c: TCP_NODELAY, and TCP_QUICKACK after each reply;
 # tests/unit/test_sockopt.c checks what they do); the dynamic linker binds
-# libmilter's calls to them only if the executable exports them
+# libmilter's calls to them only if the executable exports them and the
+# shared libmilter makes those calls
 case_p() {
-	local bin=${FM_VALGRIND_TARGET:-$FEEDBACK_MILTER} port conf pid rc out
+	local bin=${FM_VALGRIND_TARGET:-$FEEDBACK_MILTER} lib port conf pid rc out
 	expect_eq "(p) feedback-milter exports accept, accept4 and writev" "accept accept4 writev" \
 		"$(nm -D "$bin" | awk '$2 == "T" && $3 ~ /^(accept|accept4|writev)$/ { print $3 }' |
+			sort | tr '\n' ' ' | sed 's/ $//')"
+	lib=$(ldd "$bin" | awk '$1 ~ /^libmilter\.so/ { print $3 }')
+	expect_eq "(p) the libmilter it loads ($lib) calls accept and writev" "accept writev" \
+		"$(nm -D "$lib" | awk '$1 == "U" { sub(/@.*/, "", $2); if ($2 ~ /^(accept|writev)$/) print $2 }' |
 			sort | tr '\n' ' ' | sed 's/ $//')"
 	port=$(e2e_free_ports 1)
 	conf=$E2E_DIR/inet.conf
