@@ -34,6 +34,7 @@
 #include "autoconfig.h"
 #include "config.h"
 #include "eventlog.h"
+#include "keycache.h"
 #include "mlfi.h"
 #include "pipeline.h"
 #include "store.h"
@@ -445,6 +446,7 @@ run(const char *path, int foreground)
 	gid_t gid = 0;
 	char *user = NULL, err[1024];
 	fm_store_t *store = NULL;
+	unsigned long key_hits, key_misses;
 	fm_pipeline_t *pipeline = NULL;
 	int have_user = cfg->user_id != NULL, status = EX_OSERR, pid_written = 0;
 
@@ -500,6 +502,9 @@ run(const char *path, int foreground)
 		pipeline = NULL;
 		store = NULL;
 	}
+	fm_keycache_stats(&key_hits, &key_misses);
+	fm_log(LOG_INFO, NULL, "DKIM keys: %lu decoded, %lu reused", key_misses,
+	       key_hits);
 	fm_log(LOG_NOTICE, NULL, "stopped");
 out:
 	fm_pipeline_free(pipeline);

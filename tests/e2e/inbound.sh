@@ -757,6 +757,11 @@ case_z() {
 	check "(z) the milter (pid $pid) exited on SIGTERM" e2e_pid_gone "$pid"
 	expect_eq "(z) its last log line says it stopped" "feedback-milter: stopped" \
 		"$(tail -n 1 "$E2E_DIR/milter.log")"
+	# the same remote.example key signs several reports: decoded once, then
+	# taken from the key cache (milter/keycache.c)
+	expect_match "(z) DKIM keys were decoded, and reused for later reports" \
+		'^feedback-milter: DKIM keys: [1-9][0-9]* decoded, [1-9][0-9]* reused$' \
+		"$(grep 'DKIM keys:' "$E2E_DIR/milter.log" | tail -n 1)"
 	if e2e_milter_log_clean; then
 		pass "(z) no sanitizer report in the milter log"
 	else
