@@ -61,6 +61,9 @@
 # over C sessions in batches of MEM_BATCH; VmRSS and VmHWM of the milter are
 # read from /proc/PID/status before, during (every second) and after.
 #
+# The milter inherits the environment: FM_NO_KEYCACHE=1 measures fm-inbound
+# without the DKIM key cache (milter/keycache.c).
+#
 # Environment besides lib.sh's: N C SIZE ROUNDS WARMUP VARIANTS MEMORY
 # MEM_BURST MEM_C MEM_SECONDS MEM_MAX MEM_BATCH, DB_CACHE (the milter's
 # DatabaseCache, e.g. 8M: its page cache fills sooner), REFMILTER (a built
