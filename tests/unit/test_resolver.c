@@ -56,7 +56,7 @@ static long long __attribute__((unused)) now_ms(void)
  * that ignored its deadline would wait for the library's own retries,
  * seconds longer. Giving up early is checked without slack.
  */
-static long long slack_ms(void)
+static long long __attribute__((unused)) slack_ms(void)
 {
 	const char *p = getenv("LD_PRELOAD");
 
