@@ -49,20 +49,6 @@ static long long __attribute__((unused)) now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * slack_ms - how late past its deadline a lookup may come back: 500 ms, or
- * 2500 ms under valgrind (its preload library is in LD_PRELOAD), where a
- * busy machine delays the threads that wake for the deadline. A resolver
- * that ignored its deadline would wait for the library's own retries,
- * seconds longer. Giving up early is checked without slack.
- */
-static long long __attribute__((unused)) slack_ms(void)
-{
-	const char *p = getenv("LD_PRELOAD");
-
-	return p != NULL && strstr(p, "vgpreload") != NULL ? 2500 : 500;
-}
-
 /* query - one lookup that must come back with status want */
 static void query(fm_resolver_t *r, const char *name, int type,
 		  fm_dns_status_t want, fm_dns_answer_t *ans)
@@ -513,19 +499,19 @@ static void test_timeout(void **state)
 		ms = now_ms() - t0;
 		print_message("# silent server, timeout %u ms: tempfail after "
 			      "%lld ms (%s)\n", limits[i], ms, a.why);
-		assert_true(ms >= limits[i] - 10 && ms < limits[i] + slack_ms());
+		assert_true(ms >= limits[i] - 10 && ms < limits[i] + 500);
 		/* A shorter per-query limit wins; a longer one does not. */
 		t0 = now_ms();
 		assert_int_equal(fm_resolver_query(r, "b.example.nl",
 						   FM_DNS_A, 100, &a),
 				 FM_DNS_TEMPFAIL);
 		ms = now_ms() - t0;
-		assert_true(ms >= 90 && ms < 100 + slack_ms());
+		assert_true(ms >= 90 && ms < 600);
 		t0 = now_ms();
 		assert_int_equal(fm_resolver_query(r, "c.example.nl",
 						   FM_DNS_A, 60000, &a),
 				 FM_DNS_TEMPFAIL);
-		assert_true(now_ms() - t0 < limits[i] + slack_ms());
+		assert_true(now_ms() - t0 < limits[i] + 500);
 		t0 = now_ms();
 		fm_resolver_free(r);	/* abandoned queries still pending */
 		print_message("# freed with pending queries in %lld ms\n",
@@ -550,7 +536,7 @@ static void test_closed_port(void **state)
 	query(r, "example.nl", FM_DNS_A, FM_DNS_TEMPFAIL, &a);
 	print_message("# closed port: tempfail after %lld ms (%s)\n",
 		      now_ms() - t0, a.why);
-	assert_true(now_ms() - t0 < 400 + slack_ms());
+	assert_true(now_ms() - t0 < 900);
 	fm_resolver_free(r);
 }
 
@@ -578,7 +564,7 @@ static void *worker_main(void *arg)
 		fm_resolver_query(w->r, name, FM_DNS_A, 0, &a);
 		if (w->silent)
 			w->bad += a.status != FM_DNS_TEMPFAIL
-			    || now_ms() - t0 > 100 + slack_ms();
+			    || now_ms() - t0 > 600;
 		else if (a.status != FM_DNS_OK || a.count != 1
 			 || a.rr[0].addr[3] != (unsigned char)len)
 			w->bad++;
