@@ -11,8 +11,10 @@
 /* longest record kept, in octets: no DNS message is longer */
 #define FM_KEYCACHE_MAX_DER 65535
 
-/* fm_keycache_stats - lookups that found a key, and that found none */
-void fm_keycache_stats(unsigned long *hits, unsigned long *misses);
+/* fm_keycache_stats - keys decoded, kept keys handed out again, and
+ * records that did not decode, since the start (or the last clear) */
+void fm_keycache_stats(unsigned long *decoded, unsigned long *reused,
+		       unsigned long *failed);
 
 /* fm_keycache_clear - drop every key kept, and zero the counts */
 void fm_keycache_clear(void);

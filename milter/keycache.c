@@ -25,7 +25,10 @@
  * FM_KEYCACHE_SLOTS keys are kept, the oldest replaced first. A record
  * comes from one DNS message, so it is at most FM_KEYCACHE_MAX_DER octets
  * long; bytes beyond that are not read, and such a record is decoded from
- * its first FM_KEYCACHE_MAX_DER + 1 octets and not kept.
+ * its first FM_KEYCACHE_MAX_DER + 1 octets and not kept. libopendkim
+ * hands the record in a memory BIO, whose bytes are read in place (the
+ * BIO is left unread; libopendkim frees it next); any other BIO is read
+ * into a buffer first.
  * FM_NO_KEYCACHE=1 in the environment turns the cache off (every call
  * decodes), for benchmarks that show the difference.
  */
@@ -51,7 +54,7 @@ static struct slot slots[FM_KEYCACHE_SLOTS];
 static unsigned next_slot;	/* the slot to replace next */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile int disabled = -1;	/* -1: environment not read yet */
-static unsigned long hits, misses;
+static unsigned long hits, decodes, failures;
 
 static int
 cache_disabled(void)
@@ -101,8 +104,6 @@ lookup(const unsigned char *der, size_t len)
 			break;
 		}
 	}
-	if (key == NULL)
-		misses++;
 	pthread_mutex_unlock(&lock);
 	return key;
 }
@@ -140,29 +141,52 @@ keep(const unsigned char *der, size_t len, EVP_PKEY *key)
 	EVP_PKEY_free(old.key);
 }
 
+/* count - one decode made, that gave a key or not */
+static void
+count(const EVP_PKEY *key)
+{
+	pthread_mutex_lock(&lock);
+	if (key != NULL)
+		decodes++;
+	else
+		failures++;
+	pthread_mutex_unlock(&lock);
+}
+
 EVP_PKEY *
 d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 {
-	unsigned char *buf;
-	const unsigned char *p;
-	EVP_PKEY *key;
+	unsigned char *buf = NULL;
+	const unsigned char *der, *p;
+	EVP_PKEY *key = NULL;
 	long n;
 
 	if (bp == NULL)
 		return NULL;
-	buf = malloc(FM_KEYCACHE_MAX_DER + 1);
-	if (buf == NULL)
-		return NULL;
-	n = read_all(bp, buf);
-	key = NULL;
+	if (BIO_method_type(bp) == BIO_TYPE_MEM) {
+		/* libopendkim's BIO_new_mem_buf(): read the bytes in place */
+		char *data = NULL;
+
+		n = BIO_get_mem_data(bp, &data);
+		if (n > FM_KEYCACHE_MAX_DER + 1)
+			n = FM_KEYCACHE_MAX_DER + 1;
+		der = (const unsigned char *)data;
+	} else {
+		buf = malloc(FM_KEYCACHE_MAX_DER + 1);
+		if (buf == NULL)
+			return NULL;
+		n = read_all(bp, buf);
+		der = buf;
+	}
 	if (n > 0 && n <= FM_KEYCACHE_MAX_DER && !cache_disabled())
-		key = lookup(buf, (size_t)n);
+		key = lookup(der, (size_t)n);
 	if (key == NULL && n > 0) {
-		p = buf;
+		p = der;
 		key = d2i_PUBKEY(NULL, &p, n);
+		count(key);
 		if (key != NULL && n <= FM_KEYCACHE_MAX_DER &&
 		    !cache_disabled())
-			keep(buf, (size_t)n, key);
+			keep(der, (size_t)n, key);
 	}
 	free(buf);
 	if (key != NULL && a != NULL) {
@@ -173,11 +197,13 @@ d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 }
 
 void
-fm_keycache_stats(unsigned long *nhits, unsigned long *nmisses)
+fm_keycache_stats(unsigned long *ndecoded, unsigned long *nreused,
+		  unsigned long *nfailed)
 {
 	pthread_mutex_lock(&lock);
-	*nhits = hits;
-	*nmisses = misses;
+	*ndecoded = decodes;
+	*nreused = hits;
+	*nfailed = failures;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -195,6 +221,6 @@ fm_keycache_clear(void)
 		slots[i].key = NULL;
 	}
 	next_slot = 0;
-	hits = misses = 0;
+	hits = decodes = failures = 0;
 	pthread_mutex_unlock(&lock);
 }

@@ -446,7 +446,7 @@ run(const char *path, int foreground)
 	gid_t gid = 0;
 	char *user = NULL, err[1024];
 	fm_store_t *store = NULL;
-	unsigned long key_hits, key_misses;
+	unsigned long keys_decoded, keys_reused, keys_failed, commits, records;
 	fm_pipeline_t *pipeline = NULL;
 	int have_user = cfg->user_id != NULL, status = EX_OSERR, pid_written = 0;
 
@@ -502,9 +502,14 @@ run(const char *path, int foreground)
 		pipeline = NULL;
 		store = NULL;
 	}
-	fm_keycache_stats(&key_hits, &key_misses);
-	fm_log(LOG_INFO, NULL, "DKIM keys: %lu decoded, %lu reused", key_misses,
-	       key_hits);
+	if (store != NULL) {
+		fm_store_stats(store, &commits, &records);
+		fm_log(LOG_INFO, NULL, "store: %lu records in %lu commits",
+		       records, commits);
+	}
+	fm_keycache_stats(&keys_decoded, &keys_reused, &keys_failed);
+	fm_log(LOG_INFO, NULL, "DKIM keys: %lu decoded, %lu reused, "
+	       "%lu not decodable", keys_decoded, keys_reused, keys_failed);
 	fm_log(LOG_NOTICE, NULL, "stopped");
 out:
 	fm_pipeline_free(pipeline);

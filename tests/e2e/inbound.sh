@@ -757,10 +757,20 @@ case_z() {
 	check "(z) the milter (pid $pid) exited on SIGTERM" e2e_pid_gone "$pid"
 	expect_eq "(z) its last log line says it stopped" "feedback-milter: stopped" \
 		"$(tail -n 1 "$E2E_DIR/milter.log")"
+	# every send and event of this suite went through the store
+	local line nrec ncommit nrows
+	line=$(grep 'store: ' "$E2E_DIR/milter.log" | tail -n 1)
+	expect_match "(z) it logged what the store wrote" \
+		'^feedback-milter: store: [0-9]+ records in [0-9]+ commits$' "$line"
+	nrec=$(sed -n 's/^feedback-milter: store: \([0-9]*\) records.*/\1/p' <<<"$line")
+	ncommit=$(sed -n 's/.* records in \([0-9]*\) commits$/\1/p' <<<"$line")
+	nrows=$(e2e_sql 'SELECT (SELECT count(*) FROM sends) + (SELECT count(*) FROM events)')
+	expect_eq "(z) its records are the sends and events in the store" "$nrows" "$nrec"
+	check "(z) no more commits than records" test "${ncommit:-0}" -le "${nrec:-0}"
 	# the same remote.example key signs several reports: decoded once, then
 	# taken from the key cache (milter/keycache.c)
 	expect_match "(z) DKIM keys were decoded, and reused for later reports" \
-		'^feedback-milter: DKIM keys: [1-9][0-9]* decoded, [1-9][0-9]* reused$' \
+		'^feedback-milter: DKIM keys: [1-9][0-9]* decoded, [1-9][0-9]* reused, 0 not decodable$' \
 		"$(grep 'DKIM keys:' "$E2E_DIR/milter.log" | tail -n 1)"
 	if e2e_milter_log_clean; then
 		pass "(z) no sanitizer report in the milter log"

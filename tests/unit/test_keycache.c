@@ -85,7 +85,7 @@ static EVP_PKEY *decode(const unsigned char *der, int len, EVP_PKEY **a)
 static void test_hit(void **state)
 {
 	EVP_PKEY *k1, *k2;
-	unsigned long h, m;
+	unsigned long d, r, f;
 
 	(void)state;
 	k1 = decode(ders[0], der_lens[0], NULL);
@@ -93,9 +93,10 @@ static void test_hit(void **state)
 	assert_int_equal(EVP_PKEY_eq(k1, keys[0]), 1);
 	k2 = decode(ders[0], der_lens[0], NULL);
 	assert_ptr_equal(k2, k1);
-	fm_keycache_stats(&h, &m);
-	assert_int_equal(h, 1);
-	assert_int_equal(m, 1);
+	fm_keycache_stats(&d, &r, &f);
+	assert_int_equal(d, 1);
+	assert_int_equal(r, 1);
+	assert_int_equal(f, 0);
 	/* each caller frees its own; the cache keeps one */
 	EVP_PKEY_free(k1);
 	EVP_PKEY_free(k2);
@@ -134,12 +135,12 @@ static void test_other_bytes(void **state)
 	free(bent);
 }
 
-/* test_bad_bytes - undecodable bytes give NULL, also the second time, and
- * an empty BIO gives NULL */
+/* test_bad_bytes - undecodable bytes give NULL, also the second time (each
+ * counted as not decodable), and an empty BIO gives NULL (no decode) */
 static void test_bad_bytes(void **state)
 {
 	static const unsigned char junk[] = "not a DER public key at all";
-	unsigned long h, m;
+	unsigned long d, r, f;
 
 	(void)state;
 	assert_null(decode(junk, sizeof(junk), NULL));
@@ -147,8 +148,47 @@ static void test_bad_bytes(void **state)
 	assert_null(decode(ders[0], der_lens[0] / 2, NULL));
 	assert_null(decode(junk, 0, NULL));
 	assert_null(d2i_PUBKEY_bio(NULL, NULL));
-	fm_keycache_stats(&h, &m);
-	assert_int_equal(h, 0);
+	fm_keycache_stats(&d, &r, &f);
+	assert_int_equal(d, 0);
+	assert_int_equal(r, 0);
+	assert_int_equal(f, 3);
+}
+
+/* test_file_bio - a BIO that is not a memory BIO is read through: the
+ * same key, kept and found again */
+static void test_file_bio(void **state)
+{
+	EVP_PKEY *k1 = NULL, *k2 = NULL;
+	unsigned long d, r, f;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		FILE *fp = tmpfile();
+		BIO *bio;
+
+		assert_non_null(fp);
+		assert_int_equal(fwrite(ders[1], 1, (size_t)der_lens[1], fp),
+				 (size_t)der_lens[1]);
+		rewind(fp);
+		bio = BIO_new_fp(fp, BIO_CLOSE);
+		assert_non_null(bio);
+		assert_int_not_equal(BIO_method_type(bio), BIO_TYPE_MEM);
+		if (i == 0)
+			k1 = d2i_PUBKEY_bio(bio, NULL);
+		else
+			k2 = d2i_PUBKEY_bio(bio, NULL);
+		BIO_free(bio);
+	}
+	assert_non_null(k1);
+	assert_int_equal(EVP_PKEY_eq(k1, keys[1]), 1);
+	assert_ptr_equal(k2, k1);
+	fm_keycache_stats(&d, &r, &f);
+	assert_int_equal(d, 1);
+	assert_int_equal(r, 1);
+	assert_int_equal(f, 0);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
 }
 
 /* test_out_param - with a, *a is replaced (the old key freed) */
@@ -173,19 +213,19 @@ static void test_out_param(void **state)
 static int record(int w, int t)
 {
 	unsigned char *rec = malloc((size_t)der_lens[w] + 1);
-	unsigned long h0, h1, m;
+	unsigned long h0, h1, d, f;
 	EVP_PKEY *k;
 
 	assert_non_null(rec);
 	memcpy(rec, ders[w], (size_t)der_lens[w]);
 	rec[der_lens[w]] = (unsigned char)t;
-	fm_keycache_stats(&h0, &m);
+	fm_keycache_stats(&d, &h0, &f);
 	k = decode(rec, der_lens[w] + 1, NULL);
 	assert_non_null(k);
 	assert_int_equal(EVP_PKEY_eq(k, keys[w]), 1);
 	EVP_PKEY_free(k);
 	free(rec);
-	fm_keycache_stats(&h1, &m);
+	fm_keycache_stats(&d, &h1, &f);
 	return h1 > h0;
 }
 
@@ -232,7 +272,7 @@ static void test_threads(void **state)
 {
 	pthread_t t[4];
 	struct worker w[4];
-	unsigned long h, m;
+	unsigned long d, r, f;
 	int i;
 
 	(void)state;
@@ -246,20 +286,22 @@ static void test_threads(void **state)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 		assert_int_equal(w[i].bad, 0);
 	}
-	fm_keycache_stats(&h, &m);
-	assert_int_equal(h + m, 1200);
-	assert_true(h >= 1200 - 12);	/* at most one miss per key and thread */
+	fm_keycache_stats(&d, &r, &f);
+	assert_int_equal(d + r, 1200);
+	assert_true(d <= 12);	/* at most one decode per key and thread */
+	assert_int_equal(f, 0);
 }
 
 static const char *self;	/* argv[0], for the child processes */
 
 /* child_mode - "test_keycache --twice": decode one new key twice; exit 0
- * when the second decode is a new key, 1 when it is the kept one, 2 on a
- * failure */
+ * when the second decode is a new key (two decodes counted), 1 when it is
+ * the kept one (one decode, one reuse), 2 on a failure or other counts */
 static int child_mode(void)
 {
 	EVP_PKEY *key = EVP_RSA_gen(1024), *k1, *k2;
 	unsigned char *der = NULL;
+	unsigned long d, r, f;
 	int len, rc;
 	BIO *b1, *b2;
 
@@ -274,6 +316,9 @@ static int child_mode(void)
 		rc = 2;
 	else
 		rc = k1 == k2;
+	fm_keycache_stats(&d, &r, &f);
+	if (f != 0 || d != (rc == 1 ? 1u : 2u) || r != (rc == 1 ? 1u : 0u))
+		rc = 2;
 	EVP_PKEY_free(k1);
 	EVP_PKEY_free(k2);
 	BIO_free(b1);
@@ -317,6 +362,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_hit, clear),
 		cmocka_unit_test_setup(test_other_bytes, clear),
 		cmocka_unit_test_setup(test_bad_bytes, clear),
+		cmocka_unit_test_setup(test_file_bio, clear),
 		cmocka_unit_test_setup(test_out_param, clear),
 		cmocka_unit_test_setup(test_eviction, clear),
 		cmocka_unit_test_setup(test_threads, clear),
