@@ -533,6 +533,31 @@ throughput() {
 		done
 	done
 	report
+	store_report
+}
+
+# store_report - each feedback-milter stopped, with what its store wrote
+# (its stop log line): records per commit show how far the group commit
+# batched the messages of concurrent sessions
+store_report() {
+	local name log line
+	echo
+	for name in feedback-milter fm-inet fm-inet-nd fm-inet-nq; do
+		if [[ $name == feedback-milter ]]; then
+			log=$E2E_DIR/milter.log
+			e2e_milter_stop
+		else
+			[[ " ${VARIANTS[*]} " == *" $name "* ]] || continue
+			log=$E2E_DIR/$name.log
+			e2e_stop_pid "$(e2e_pid_read "$name")" "$name" 30
+			e2e_pid_forget "$name"
+		fi
+		line=$(grep -h 'store: [1-9][0-9]* records in .* commits' "$log" | tail -n 1)
+		[[ -n $line ]] || continue
+		echo "$line" | awk -v n="$name" '{
+			printf "%-16s %s records in %s commits (%.2f records per commit, warm-up included)\n",
+				n ":", $3, $6, $6 ? $3 / $6 : 0 }'
+	done
 }
 
 # ---------------------------------------------------------------------------
