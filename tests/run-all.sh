@@ -54,7 +54,7 @@ e2e() {
 	local dir=$1 rc=0 s suites
 	shift
 	suites=("$@")
-	((${#suites[@]})) || suites=(outbound inbound dns ops security limits)
+	((${#suites[@]})) || suites=(outbound inbound dns ops security limits sendmail)
 	for s in "${suites[@]}"; do
 		FM_BUILD_DIR="$dir" bash "$top/tests/e2e/$s.sh" || rc=1
 	done

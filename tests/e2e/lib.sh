@@ -660,7 +660,10 @@ e2e_smtp_send() {
 		        pass
 		    if code != 250:
 		        out(code, "DATA " + text)
-		    m = re.search(r"queued as ([0-9A-Za-z]+)", text)
+		    # Postfix: "2.0.0 Ok: queued as QID"; Sendmail: "2.0.0 QID Message
+		    # accepted for delivery"
+		    m = re.search(r"queued as ([0-9A-Za-z]+)", text) or \
+		        re.search(r"^2\.0\.0 ([0-9A-Za-z]+) Message accepted", text)
 		    out(code, m.group(1) if m else "?")
 		try:
 		    send()

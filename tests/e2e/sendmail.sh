@@ -1,0 +1,312 @@
+#!/bin/bash
+#
+# tests/e2e/sendmail.sh - end-to-end tests with a real Sendmail: Debian's
+# sendmail-bin, run from a private copy (the package conflicts with Postfix,
+# so it is unpacked, not installed), its sendmail.cf built with m4 from
+# sendmail-cf and the INPUT_MAIL_FILTER line of feedback-milter(8), listening
+# on loopback and relaying to smtp-sink. Sendmail speaks the milter protocol
+# differently from Postfix (macros, the per-message reset, its own queue
+# ids), so the rewrite, the RCPT check and the default action are checked
+# through it too.
+#
+# Run as root from anywhere: tests/e2e/sendmail.sh
+# Prints one line per check and closes with "N passed, M failed"; exits
+# non-zero if any check failed. See tests/e2e/README.
+set -euo pipefail
+
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/e2e/checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
+
+CODE_RE='[0-9a-hjkmnp-tv-z]{18}'
+RESULTS=""
+SUMMARY_DONE=0
+SM_ROOT=""		# the unpacked packages
+SM_BIN=""		# their sendmail binary
+SM_DIR=""		# configuration, queue, PID file
+SM_PORT=""
+
+# --------------------------------------------------------------------------
+# A private Sendmail
+
+# sm_unpack - sendmail-bin and sendmail-cf unpacked under the work
+# directory, the libraries the binary links installed
+sm_unpack() {
+	local d=$E2E_DIR/sendmail-debs
+	e2e_install m4 libdb5.3 liblockfile1 libnsl2 libwrap0 libldap-2.5-0 libsasl2-2
+	mkdir -p "$d"
+	if ! (cd "$d" && apt-get download sendmail-bin sendmail-cf >"$E2E_DIR/apt.log" 2>&1); then
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		(cd "$d" && apt-get download sendmail-bin sendmail-cf >>"$E2E_DIR/apt.log" 2>&1) ||
+			e2e_die "apt-get download sendmail-bin sendmail-cf failed: $(tail -n 3 "$E2E_DIR/apt.log")"
+	fi
+	SM_ROOT=$E2E_DIR/sendmail-root
+	local deb
+	for deb in "$d"/*.deb; do
+		dpkg -x "$deb" "$SM_ROOT"
+	done
+	SM_BIN=$SM_ROOT/usr/libexec/sendmail/sendmail
+	[[ -x $SM_BIN ]] || e2e_die "no sendmail binary in the sendmail-bin package"
+	if ldd "$SM_BIN" | grep -q 'not found'; then
+		e2e_die "sendmail misses libraries: $(ldd "$SM_BIN" | grep 'not found' | tr '\n' ' ')"
+	fi
+}
+
+# sm_config - sendmail.cf from an m4 file: loopback only, no DNS (host names
+# from /etc/hosts), every recipient relayed to the sink, and the milter as
+# feedback-milter(8) shows it
+sm_config() {
+	local cf=$SM_ROOT/usr/share/sendmail/cf
+	SM_DIR=$E2E_DIR/sendmail
+	mkdir -p "$SM_DIR/queue"
+	chmod 0700 "$SM_DIR/queue"
+	printf 'hosts files\naliases files\n' >"$SM_DIR/service.switch"
+	printf '127.0.0.1 localhost mta.e2e.test\n' >"$SM_DIR/hosts"
+	: >"$SM_DIR/local-host-names"
+	cat >"$SM_DIR/sendmail.mc" <<-EOF
+		divert(-1)
+		divert(0)dnl
+		include(\`$cf/m4/cf.m4')dnl
+		VERSIONID(\`feedback-milter end-to-end tests')dnl
+		OSTYPE(\`linux')dnl
+		define(\`confDOMAIN_NAME', \`mta.e2e.test')dnl
+		define(\`confDONT_PROBE_INTERFACES', \`True')dnl
+		define(\`confSERVICE_SWITCH_FILE', \`$SM_DIR/service.switch')dnl
+		define(\`confHOSTS_FILE', \`$SM_DIR/hosts')dnl
+		define(\`confCW_FILE', \`$SM_DIR/local-host-names')dnl
+		define(\`QUEUE_DIR', \`$SM_DIR/queue')dnl
+		define(\`confPID_FILE', \`$SM_DIR/sendmail.pid')dnl
+		define(\`STATUS_FILE', \`$SM_DIR/statistics')dnl
+		define(\`ALIAS_FILE', \`')dnl
+		define(\`HELP_FILE', \`$SM_DIR/helpfile')dnl
+		dnl the milter socket lies under /tmp, world-writable with the sticky bit
+		define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
+		define(\`confTO_IDENT', \`0')dnl
+		define(\`confDELIVERY_MODE', \`background')dnl
+		define(\`confMILTER_LOG_LEVEL', \`2')dnl
+		define(\`SMART_HOST', \`esmtp:[127.0.0.1]')dnl
+		define(\`ESMTP_MAILER_ARGS', \`TCP \$h $E2E_SINK_PORT')dnl
+		define(\`RELAY_MAILER_ARGS', \`TCP \$h $E2E_SINK_PORT')dnl
+		FEATURE(\`nocanonify')dnl
+		FEATURE(\`accept_unresolvable_domains')dnl
+		FEATURE(\`promiscuous_relay')dnl
+		DAEMON_OPTIONS(\`Port=$SM_PORT, Addr=127.0.0.1, Name=MTA')dnl
+		INPUT_MAIL_FILTER(\`feedback-milter', \`S=unix:$E2E_MILTER_SOCK, F=T, T=S:30s;R:30s;E:2m')dnl
+		MAILER(\`smtp')dnl
+	EOF
+	m4 "$SM_DIR/sendmail.mc" >"$SM_DIR/sendmail.cf" 2>"$SM_DIR/m4.log" ||
+		e2e_die "m4 could not build sendmail.cf: $(tail -n 3 "$SM_DIR/m4.log")"
+}
+
+# sm_start - the daemon in the foreground (-bD), in the background of
+# this shell; wait for its port
+sm_start() {
+	# A host name without a dot makes Sendmail sleep a minute at start
+	# ("My unqualified host name ... unknown"): it runs in a UTS namespace
+	# of its own, named mta.e2e.test.
+	unshare --uts sh -c 'hostname mta.e2e.test && exec "$@"' sh \
+		"$SM_BIN" -bD -C "$SM_DIR/sendmail.cf" -q1m -O LogLevel=9 \
+		>>"$E2E_DIR/sendmail.log" 2>&1 &
+	e2e_pid_save sendmail $!
+	e2e_wait_until "$E2E_TIMEOUT" "Sendmail on port $SM_PORT" e2e_port_open "$SM_PORT" ||
+		e2e_die "Sendmail did not start: $(tail -n 5 "$E2E_DIR/sendmail.log")"
+}
+
+sm_stop() {
+	e2e_stop_pid "$(e2e_pid_read sendmail)" sendmail 10
+	e2e_pid_forget sendmail
+}
+
+# sm_send TOKEN FROM RCPT... - one message to Sendmail; prints "250 QID" or
+# the failing reply, like e2e_smtp_send
+sm_send() { e2e_smtp_send --port "$SM_PORT" "$@"; }
+
+# sm_session TOKEN1 RCPT1 TOKEN2 RCPT2 FROM - two messages in one SMTP
+# session; prints a line "CODE QID" per message
+sm_session() {
+	python3 - "$SM_PORT" "$@" <<-'PY'
+		import re, smtplib, sys
+		port, t1, r1, t2, r2, sender = sys.argv[1:7]
+		s = smtplib.SMTP("127.0.0.1", int(port), local_hostname="client.e2e.test", timeout=60)
+		s.ehlo()
+		for tok, rcpt in ((t1, r1), (t2, r2)):
+		    msg = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: <%s@e2e.test>\r\n\r\n"
+		           "Test message %s.\r\nEND %s\r\n") % (sender, rcpt, tok, tok, tok, tok)
+		    s.mail(sender)
+		    s.rcpt(rcpt)
+		    code, text = s.data(msg)
+		    text = text.decode(errors="replace")
+		    m = re.search(r"^2\.0\.0 ([0-9A-Za-z]+) ", text)
+		    print(code, m.group(1) if m else "?")
+		s.quit()
+	PY
+}
+
+# sink_file CASE TOKEN - wait for the message at the sink, print its file
+sink_file() {
+	local f
+	f=$(e2e_sink_wait "$2") || true
+	check "$1: the message arrived at the sink" test -n "$f"
+	echo "$f"
+}
+
+decode_json() {
+	local out rc=0
+	out=$(e2e_ctl decode --json "$2" 2>"$E2E_DIR/state/decode.err") || rc=$?
+	expect_eq "$1: feedbackctl decode --json $2 exits 0" 0 "$rc"
+	echo "$out"
+}
+
+jget() { e2e_json_get "$1" <<<"$2"; }
+
+# --------------------------------------------------------------------------
+# Cases
+
+# (a) a message from the sender domain leaves with a coded MAIL FROM that
+# decodes to its send record, with Sendmail's queue id
+case_a() {
+	local reply qid f from code json
+	reply=$(sm_send case-a alice@example.nl rcpt-a@remote.example)
+	expect_match "(a) Sendmail accepted the message" '^250 [0-9A-Za-z]+$' "$reply"
+	qid=${reply#250 }
+	f=$(sink_file "(a)" case-a)
+	[[ -n $f ]] || return 0
+	from=$(e2e_sink_mail_from "$f")
+	expect_match "(a) MAIL FROM at the sink is a feedback address" \
+		"^$CODE_RE@feedback\.example\.nl$" "$from"
+	code=${from%@*}
+	json=$(decode_json "(a)" "$from")
+	expect_eq "(a) decode: the original sender" "alice@example.nl" "$(jget sender "$json")"
+	expect_eq "(a) decode: the recipient" "rcpt-a@remote.example" "$(jget recipients "$json")"
+	expect_eq "(a) decode: Sendmail's queue id" "$qid" "$(jget queue_id "$json")"
+	expect_eq "(a) decode: the client address" "127.0.0.1" "$(jget client "$json")"
+	expect_eq "(a) decode: the Message-ID" "<case-a@e2e.test>" "$(jget msgid "$json")"
+	check "(a) the milter logged the rewrite with Sendmail's queue id" \
+		grep -q "^feedback-milter: $qid: rewrite code=$code " "$E2E_DIR/milter.log"
+}
+
+# (b) two messages in one SMTP session: Sendmail resets the milter between
+# them; each gets its own code and record
+case_b() {
+	local out q1 q2 f1 f2 c1 c2
+	out=$(sm_session case-b1 rcpt-b1@remote.example case-b2 rcpt-b2@remote.example bob@example.nl)
+	q1=$(sed -n '1s/^250 //p' <<<"$out")
+	q2=$(sed -n '2s/^250 //p' <<<"$out")
+	expect_match "(b) both messages accepted" '^250 [0-9A-Za-z]+
+250 [0-9A-Za-z]+$' "$out"
+	f1=$(sink_file "(b) first" case-b1)
+	f2=$(sink_file "(b) second" case-b2)
+	[[ -n $f1 && -n $f2 ]] || return 0
+	c1=$(e2e_sink_mail_from "$f1")
+	c2=$(e2e_sink_mail_from "$f2")
+	expect_match "(b) the first is coded" "^$CODE_RE@feedback\.example\.nl$" "$c1"
+	expect_match "(b) the second is coded" "^$CODE_RE@feedback\.example\.nl$" "$c2"
+	check "(b) the two codes differ" test "$c1" != "$c2"
+	expect_eq "(b) the first decodes to its own recipient" "rcpt-b1@remote.example" \
+		"$(jget recipients "$(decode_json "(b) first" "$c1")")"
+	expect_eq "(b) the second decodes to its own recipient" "rcpt-b2@remote.example" \
+		"$(jget recipients "$(decode_json "(b) second" "$c2")")"
+	expect_eq "(b) the second's queue id" "$q2" "$(jget queue_id "$(decode_json "(b) second" "$c2")")"
+	expect_eq "(b) the first's Message-ID is not carried into the second" "<case-b2@e2e.test>" \
+		"$(jget msgid "$(decode_json "(b) second" "$c2")")"
+	check "(b) the first's queue id differs" test "$q1" != "$q2"
+}
+
+# (c) another domain's sender passes unchanged
+case_c() {
+	local reply f
+	reply=$(sm_send case-c carol@other.example rcpt-c@remote.example)
+	expect_match "(c) Sendmail accepted the message" '^250 [0-9A-Za-z]+$' "$reply"
+	f=$(sink_file "(c)" case-c)
+	[[ -n $f ]] || return 0
+	expect_eq "(c) MAIL FROM unchanged" "carol@other.example" "$(e2e_sink_mail_from "$f")"
+}
+
+# (d) a forged code is refused at RCPT, through Sendmail, with the milter's
+# reply; a real one is taken
+case_d() {
+	local reply good forged
+	good=$(e2e_sink_mail_from "$(e2e_sink_file case-a)")
+	forged=$(tr 'a-z0-9' 'b-z0-9a' <<<"${good%@*}")@feedback.example.nl
+	reply=$(sm_send case-d1 "" "$forged")
+	expect_match "(d) a forged code is refused at RCPT (5xx)" '^5[0-9][0-9] RCPT ' "$reply"
+	check "(d) the milter logged the refusal" \
+		grep -q "${forged%@*}" "$E2E_DIR/milter.log"
+	reply=$(sm_send case-d2 "" "$good")
+	expect_match "(d) the real code is accepted" '^250 [0-9A-Za-z]+$' "$reply"
+	# not a report: recorded as an event of class unknown, linked to (a)
+	expect_eq "(d) its event is recorded under Sendmail's queue id, linked to its send" \
+		"unknown|${good%@*}|alice@example.nl" \
+		"$(e2e_sql "SELECT e.class, s.code, s.sender FROM events e JOIN sends s ON s.id = e.send_id WHERE e.queue_id = '${reply#250 }'")"
+}
+
+# (e) the milter stopped: Sendmail (F=T) answers 4xx, nothing leaves
+case_e() {
+	local reply
+	e2e_milter_stop
+	reply=$(sm_send case-e erin@example.nl rcpt-e@remote.example)
+	expect_match "(e) milter stopped: Sendmail defers (4xx)" '^4[0-9][0-9] ' "$reply"
+	sleep 2
+	check "(e) nothing reached the sink" test -z "$(e2e_sink_file case-e)"
+	e2e_milter_start
+	reply=$(sm_send case-e2 erin@example.nl rcpt-e@remote.example)
+	expect_match "(e) after a restart Sendmail takes mail again" '^250 [0-9A-Za-z]+$' "$reply"
+	local f
+	f=$(sink_file "(e) after restart" case-e2)
+	[[ -n $f ]] || return 0
+	expect_match "(e) after restart it leaves rewritten" \
+		"^$CODE_RE@feedback\.example\.nl$" "$(e2e_sink_mail_from "$f")"
+}
+
+# (z) no sanitizer report
+case_z() {
+	e2e_milter_stop
+	if e2e_milter_log_clean; then
+		pass "(z) no sanitizer report in the milter log"
+	else
+		fail "(z) no sanitizer report in the milter log" \
+			"$(grep -E -m 5 'Sanitizer|runtime error:' "$E2E_DIR/milter.log")"
+	fi
+}
+
+# --------------------------------------------------------------------------
+
+on_exit() {
+	sm_stop
+	checks_on_exit "$1"
+}
+
+main() {
+	exec 3>&1
+	e2e_ensure_packages
+	e2e_require_binaries
+	e2e_init
+	RESULTS=$E2E_DIR/results
+	: >"$RESULTS"
+	E2E_EXIT_HOOK=on_exit
+	read -r SM_PORT E2E_SINK_PORT E2E_SMTP_PORT < <(e2e_free_ports 3)
+	E2E_MILTER_SOCK=$E2E_DIR/run/feedback-milter.sock
+	sm_unpack
+	e2e_sink_start --dump
+	e2e_milter_config "SenderDomain example.nl" \
+		"TrustedClients 127.0.0.0/8, ::1/128" \
+		"Nameservers 127.0.0.1@$E2E_SMTP_PORT"
+	e2e_milter_start
+	sm_config
+	sm_start
+	echo "# work directory $E2E_DIR; Sendmail $(dpkg-deb -f "$E2E_DIR"/sendmail-debs/sendmail-bin_*.deb Version)" \
+		"on 127.0.0.1:$SM_PORT, sink on 127.0.0.1:$E2E_SINK_PORT"
+
+	run_case "(a) outbound rewrite" case_a
+	run_case "(b) two messages in one session" case_b
+	run_case "(c) other domain" case_c
+	run_case "(d) codes checked at RCPT" case_d
+	run_case "(e) milter stopped" case_e
+	run_case "(z) clean shutdown" case_z
+
+	summary
+	(($(count FAIL) == 0))
+}
+
+main "$@"
