@@ -79,7 +79,7 @@ step "manual pages (mandoc -T lint)" make -s -C "$top/build-werror/man" lint
 step "end-to-end (real Postfix)" e2e "$top/build-werror"
 step "unit tests (valgrind)" make -s -C "$top/build-werror/tests" check-valgrind -j"$jobs"
 step "end-to-end, milter under valgrind" valgrind_e2e "$top/build-werror" \
-	outbound inbound limits
+	outbound inbound limits sendmail
 step "distcheck" make -s -C "$top/build-werror" distcheck \
 	DISTCHECK_CONFIGURE_FLAGS=--enable-werror
 
