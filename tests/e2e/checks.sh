@@ -82,6 +82,26 @@ expect_ne_empty() {
 
 count() { grep -c "^$1 " "$RESULTS" || true; }
 
+# sink_file CASE TOKEN - wait for the message at the sink, print its file
+# (a check that it arrived)
+sink_file() {
+	local f
+	f=$(e2e_sink_wait "$2") || true
+	check "$1: the message arrived at the sink" test -n "$f"
+	echo "$f"
+}
+
+# decode_json CASE ADDRESS-OR-CODE - feedbackctl decode --json, exit 0
+decode_json() {
+	local out rc=0
+	out=$(e2e_ctl decode --json "$2" 2>"$E2E_DIR/state/decode.err") || rc=$?
+	expect_eq "$1: feedbackctl decode --json $2 exits 0" 0 "$rc"
+	echo "$out"
+}
+
+# jget KEY JSON - one value of a JSON object (lib.sh's e2e_json_get)
+jget() { e2e_json_get "$1" <<<"$2"; }
+
 # run_case NAME FUNCTION - run one case in a subshell with errexit on; an
 # unexpected error inside it counts as a failure of the case.
 run_case() {

@@ -33,24 +33,6 @@ send_ok() {
 	echo "${reply#250 }"
 }
 
-# sink_file CASE TOKEN - wait for the message at the sink, print its file
-sink_file() {
-	local f
-	f=$(e2e_sink_wait "$2") || true
-	check "$1: the message arrived at the sink" test -n "$f"
-	echo "$f"
-}
-
-# decode_json CASE ADDRESS-OR-CODE - feedbackctl decode --json, exit 0
-decode_json() {
-	local out rc=0
-	out=$(e2e_ctl decode --json "$2" 2>"$E2E_DIR/state/decode.err") || rc=$?
-	expect_eq "$1: feedbackctl decode --json $2 exits 0" 0 "$rc"
-	echo "$out"
-}
-
-jget() { e2e_json_get "$1" <<<"$2"; }
-
 # no_rewrite_logged CASE QUEUEID - the milter logged no rewrite for it
 no_rewrite_logged() {
 	if grep -q "$2: rewrite " "$E2E_DIR/milter.log"; then

@@ -143,23 +143,6 @@ sm_session() {
 	PY
 }
 
-# sink_file CASE TOKEN - wait for the message at the sink, print its file
-sink_file() {
-	local f
-	f=$(e2e_sink_wait "$2") || true
-	check "$1: the message arrived at the sink" test -n "$f"
-	echo "$f"
-}
-
-decode_json() {
-	local out rc=0
-	out=$(e2e_ctl decode --json "$2" 2>"$E2E_DIR/state/decode.err") || rc=$?
-	expect_eq "$1: feedbackctl decode --json $2 exits 0" 0 "$rc"
-	echo "$out"
-}
-
-jget() { e2e_json_get "$1" <<<"$2"; }
-
 # --------------------------------------------------------------------------
 # Cases
 
