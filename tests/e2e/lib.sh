@@ -675,8 +675,9 @@ e2e_smtp_send() {
 }
 
 # e2e_smtp_raw FROM RCPT FILE [HELO] - one message to the private Postfix
-# over SMTP (python, the file's octets as they are, so folded headers and
-# odd octets go as written); prints "250 QID" or the failing reply
+# (or whatever listens on E2E_SMTP_PORT) over SMTP (python, the file's
+# octets as they are, so folded headers and odd octets go as written);
+# prints "250 QID" or the failing reply
 e2e_smtp_raw() {
 	python3 - "$E2E_SMTP_PORT" "$1" "$2" "$3" "${4:-client.e2e.test}" <<-'PY'
 		import re, smtplib, sys
@@ -694,7 +695,8 @@ e2e_smtp_raw() {
 		    code, text = s.data(msg)
 		    text = text.decode(errors="replace")
 		    s.quit()
-		    m = re.search(r"queued as ([0-9A-Za-z]+)", text)
+		    m = re.search(r"queued as ([0-9A-Za-z]+)", text) or \
+		        re.search(r"^2\.0\.0 ([0-9A-Za-z]+) Message accepted", text)
 		    print(code, m.group(1) if m and code == 250 else "DATA " + text)
 		except smtplib.SMTPResponseException as e:
 		    print(e.smtp_code, "ERROR", e.smtp_error)

@@ -88,6 +88,9 @@ sm_config() {
 		define(\`SMART_HOST', \`esmtp:[127.0.0.1]')dnl
 		define(\`ESMTP_MAILER_ARGS', \`TCP \$h $E2E_SINK_PORT')dnl
 		define(\`RELAY_MAILER_ARGS', \`TCP \$h $E2E_SINK_PORT')dnl
+		dnl no MSA daemon on port 587 of every address
+		FEATURE(\`no_default_msa')dnl
+		FEATURE(\`mailertable', \`hash -o $SM_DIR/mailertable')dnl
 		FEATURE(\`nocanonify')dnl
 		FEATURE(\`accept_unresolvable_domains')dnl
 		FEATURE(\`promiscuous_relay')dnl
@@ -97,7 +100,25 @@ sm_config() {
 	EOF
 	m4 "$SM_DIR/sendmail.mc" >"$SM_DIR/sendmail.cf" 2>"$SM_DIR/m4.log" ||
 		e2e_die "m4 could not build sendmail.cf: $(tail -n 3 "$SM_DIR/m4.log")"
+	# bad.example goes to a second sink, on 127.0.0.2, that refuses every
+	# recipient: Sendmail then bounces to the coded sender
+	printf 'bad.example\tesmtp:[127.0.0.2]\n' |
+		"$SM_ROOT/usr/libexec/sendmail/makemap" -C "$SM_DIR/sendmail.cf" -s hash \
+			"$SM_DIR/mailertable" 2>>"$SM_DIR/makemap.log" ||
+		e2e_die "makemap could not build the mailertable: $(tail -n 3 "$SM_DIR/makemap.log")"
+	chmod 0600 "$SM_DIR/mailertable.db"
 }
+
+# bad_sink_start - smtp-sink on 127.0.0.2, the sink's port, refusing RCPT
+bad_sink_start() {
+	smtp-sink -u postfix -h bad.example -f RCPT "127.0.0.2:$E2E_SINK_PORT" 64 \
+		>>"$E2E_DIR/bad-sink.log" 2>&1 &
+	e2e_pid_save bad-sink $!
+	e2e_wait_until "$E2E_TIMEOUT" "the refusing sink on 127.0.0.2" \
+		bad_sink_open || e2e_die "the refusing sink did not start"
+}
+
+bad_sink_open() { (exec 3<>"/dev/tcp/127.0.0.2/$E2E_SINK_PORT") 2>/dev/null; }
 
 # sm_start - the daemon in the foreground (-bD), in the background of
 # this shell; wait for its port
@@ -116,6 +137,8 @@ sm_start() {
 sm_stop() {
 	e2e_stop_pid "$(e2e_pid_read sendmail)" sendmail 10
 	e2e_pid_forget sendmail
+	e2e_stop_pid "$(e2e_pid_read bad-sink)" bad-sink 10
+	e2e_pid_forget bad-sink
 }
 
 # sm_send TOKEN FROM RCPT... - one message to Sendmail; prints "250 QID" or
@@ -247,6 +270,46 @@ case_e() {
 		"^$CODE_RE@feedback\.example\.nl$" "$(e2e_sink_mail_from "$f")"
 }
 
+# (f) a real Sendmail bounce: the coded message is refused by bad.example's
+# server, Sendmail sends its DSN to the coded sender (it reaches the sink:
+# Sendmail's own bounces do not pass its milters), and that DSN, sent back
+# in over SMTP as the remote side would, is recorded as a hard bounce of
+# its send
+case_f() {
+	local reply f code dsn qid row
+	reply=$(sm_send case-f alice@example.nl nobody@bad.example)
+	expect_match "(f) Sendmail accepted the message" '^250 [0-9A-Za-z]+$' "$reply"
+	code=$(sed -n "s/^feedback-milter: ${reply#250 }: rewrite code=\([0-9a-z]*\) .*/\1/p" "$E2E_DIR/milter.log")
+	expect_match "(f) the message was rewritten" "^$CODE_RE$" "$code"
+	[[ -n $code ]] || return 0
+	dsn_file() { grep -rl "^X-Rcpt-Args: <$code@feedback\.example\.nl>" "$E2E_DIR/sink" 2>/dev/null | head -n 1; }
+	# shellcheck disable=SC2317 # called by e2e_wait_until
+	dsn_arrived() { [[ -n $(dsn_file) ]]; }
+	check "(f) Sendmail's DSN to the coded sender reached the sink" \
+		e2e_wait_until "$E2E_TIMEOUT" "the DSN for $code" dsn_arrived
+	f=$(dsn_file)
+	[[ -n $f ]] || return 0
+	expect_eq "(f) the DSN came from the null sender" "" "$(e2e_sink_mail_from "$f")"
+	expect_match "(f) it is a multipart/report" 'multipart/report' "$(e2e_sink_header "$f" Content-Type)"
+	dsn=$E2E_DIR/state/case-f.dsn
+	# the message as it was sent: without the sink's X- lines before it,
+	# with CRLF line ends (Sendmail refuses a bare LF in DATA)
+	awk 'h == 0 && /^X-(Client|Helo|Mail|Rcpt)-[A-Za-z]+: / { next }
+		{ h = 1; sub(/\r$/, ""); printf "%s\r\n", $0 }' "$f" >"$dsn"
+	reply=$(E2E_SMTP_PORT=$SM_PORT e2e_smtp_raw "" "$code@feedback.example.nl" "$dsn" mx.bad.example)
+	expect_match "(f) the DSN sent back in is accepted" '^250 [0-9A-Za-z]+$' "$reply"
+	qid=${reply#250 }
+	# smtp-sink -f answers "500 5.3.0 Error: command failed": a mail system
+	# error at the receiving side, which is a soft bounce (reason
+	# systemerror), as in the corpus
+	row=$(e2e_sql "SELECT e.class, e.reason, e.status, e.recipient, s.code, s.sender FROM events e JOIN sends s ON s.id = e.send_id WHERE e.queue_id = '$qid'")
+	expect_eq "(f) recorded: class, reason, status and recipient from Sendmail's DSN, linked to its send" \
+		"soft|systemerror|5.3.0|nobody@bad.example|$code|alice@example.nl" "$row"
+	expect_match "(f) the milter logged the bounce, with the original Message-ID and the remote's reply" \
+		"^feedback-milter: $qid: bounce code=$code class=soft reason=systemerror status=5\.3\.0 rcpt=<nobody@bad\.example> sender=<alice@example\.nl> msgid=<case-f@e2e\.test> .*diag=\"500 5\.3\.0 Error: command failed\"$" \
+		"$(grep "^feedback-milter: $qid: bounce " "$E2E_DIR/milter.log")"
+}
+
 # (z) no sanitizer report
 case_z() {
 	e2e_milter_stop
@@ -273,14 +336,16 @@ main() {
 	RESULTS=$E2E_DIR/results
 	: >"$RESULTS"
 	E2E_EXIT_HOOK=on_exit
-	read -r SM_PORT E2E_SINK_PORT E2E_SMTP_PORT < <(e2e_free_ports 3)
+	local dead_dns_port
+	read -r SM_PORT E2E_SINK_PORT dead_dns_port < <(e2e_free_ports 3)
 	E2E_MILTER_SOCK=$E2E_DIR/run/feedback-milter.sock
 	sm_unpack
 	e2e_sink_start --dump
+	bad_sink_start
 	# TrustedClients left at its default (loopback), as the README's
 	# Sendmail section has it; no DNS server listens on the Nameservers port
 	e2e_milter_config "SenderDomain example.nl" \
-		"Nameservers 127.0.0.1@$E2E_SMTP_PORT"
+		"Nameservers 127.0.0.1@$dead_dns_port"
 	e2e_milter_start
 	sm_config
 	sm_start
@@ -292,6 +357,7 @@ main() {
 	run_case "(c) other domain" case_c
 	run_case "(d) codes checked at RCPT" case_d
 	run_case "(e) milter stopped" case_e
+	run_case "(f) a Sendmail bounce" case_f
 	run_case "(z) clean shutdown" case_z
 
 	summary
