@@ -70,7 +70,8 @@ cache_disabled(void)
 	return v;
 }
 
-/* read_all - the BIO's bytes, up to FM_KEYCACHE_MAX_DER + 1; -1 on error */
+/* read_all - the BIO's bytes, up to FM_KEYCACHE_MAX_DER + 1; how many
+ * (0 when the BIO has none or fails at once) */
 static long
 read_all(BIO *bp, unsigned char *buf)
 {

@@ -5,9 +5,9 @@
 # so it is unpacked, not installed), its sendmail.cf built with m4 from
 # sendmail-cf and the INPUT_MAIL_FILTER line of feedback-milter(8), listening
 # on loopback and relaying to smtp-sink. Sendmail speaks the milter protocol
-# differently from Postfix (macros, the per-message reset, its own queue
-# ids), so the rewrite, the RCPT check and the default action are checked
-# through it too.
+# differently from Postfix (macros, nothing sent between two messages of a
+# session, its own queue ids), so the rewrite, the RCPT check, the default
+# action and a bounce of Sendmail's own are checked through it too.
 #
 # Run as root from anywhere: tests/e2e/sendmail.sh
 # Prints one line per check and closes with "N passed, M failed"; exits
@@ -54,8 +54,8 @@ sm_unpack() {
 }
 
 # sm_config - sendmail.cf from an m4 file: loopback only, no DNS (host names
-# from /etc/hosts), every recipient relayed to the sink, and the milter as
-# feedback-milter(8) shows it
+# from a hosts file of its own), every recipient relayed to the sink but
+# bad.example's, and the milter as feedback-milter(8) shows it
 sm_config() {
 	local cf=$SM_ROOT/usr/share/sendmail/cf
 	SM_DIR=$E2E_DIR/sendmail
@@ -192,8 +192,9 @@ case_a() {
 		grep -q "^feedback-milter: $qid: rewrite code=$code " "$E2E_DIR/milter.log"
 }
 
-# (b) two messages in one SMTP session: Sendmail resets the milter between
-# them; each gets its own code and record
+# (b) two messages in one SMTP session: Sendmail sends the milter nothing
+# between them (no abort after a completed message); each still gets its
+# own code and record
 case_b() {
 	local out q1 q2 f1 f2 c1 c2
 	out=$(sm_session case-b1 rcpt-b1@remote.example case-b2 rcpt-b2@remote.example bob@example.nl)
@@ -273,8 +274,8 @@ case_e() {
 # (f) a real Sendmail bounce: the coded message is refused by bad.example's
 # server, Sendmail sends its DSN to the coded sender (it reaches the sink:
 # Sendmail's own bounces do not pass its milters), and that DSN, sent back
-# in over SMTP as the remote side would, is recorded as a hard bounce of
-# its send
+# in over SMTP as the remote side would, is recorded as a bounce of its
+# send
 case_f() {
 	local reply f code dsn qid row
 	reply=$(sm_send case-f alice@example.nl nobody@bad.example)

@@ -68,6 +68,18 @@ static int clear(void **state)
 	return 0;
 }
 
+/* assert_counts - the cache's counts since the last clear */
+static void assert_counts(unsigned long decoded, unsigned long reused,
+			  unsigned long failed)
+{
+	unsigned long d, r, f;
+
+	fm_keycache_stats(&d, &r, &f);
+	assert_int_equal(d, decoded);
+	assert_int_equal(r, reused);
+	assert_int_equal(f, failed);
+}
+
 /* decode - our d2i_PUBKEY_bio() over a memory BIO of these bytes */
 static EVP_PKEY *decode(const unsigned char *der, int len, EVP_PKEY **a)
 {
@@ -85,7 +97,6 @@ static EVP_PKEY *decode(const unsigned char *der, int len, EVP_PKEY **a)
 static void test_hit(void **state)
 {
 	EVP_PKEY *k1, *k2;
-	unsigned long d, r, f;
 
 	(void)state;
 	k1 = decode(ders[0], der_lens[0], NULL);
@@ -93,10 +104,7 @@ static void test_hit(void **state)
 	assert_int_equal(EVP_PKEY_eq(k1, keys[0]), 1);
 	k2 = decode(ders[0], der_lens[0], NULL);
 	assert_ptr_equal(k2, k1);
-	fm_keycache_stats(&d, &r, &f);
-	assert_int_equal(d, 1);
-	assert_int_equal(r, 1);
-	assert_int_equal(f, 0);
+	assert_counts(1, 1, 0);
 	/* each caller frees its own; the cache keeps one */
 	EVP_PKEY_free(k1);
 	EVP_PKEY_free(k2);
@@ -140,7 +148,6 @@ static void test_other_bytes(void **state)
 static void test_bad_bytes(void **state)
 {
 	static const unsigned char junk[] = "not a DER public key at all";
-	unsigned long d, r, f;
 
 	(void)state;
 	assert_null(decode(junk, sizeof(junk), NULL));
@@ -148,10 +155,7 @@ static void test_bad_bytes(void **state)
 	assert_null(decode(ders[0], der_lens[0] / 2, NULL));
 	assert_null(decode(junk, 0, NULL));
 	assert_null(d2i_PUBKEY_bio(NULL, NULL));
-	fm_keycache_stats(&d, &r, &f);
-	assert_int_equal(d, 0);
-	assert_int_equal(r, 0);
-	assert_int_equal(f, 3);
+	assert_counts(0, 0, 3);
 }
 
 /* test_file_bio - a BIO that is not a memory BIO is read through: the
@@ -159,7 +163,6 @@ static void test_bad_bytes(void **state)
 static void test_file_bio(void **state)
 {
 	EVP_PKEY *k1 = NULL, *k2 = NULL;
-	unsigned long d, r, f;
 	int i;
 
 	(void)state;
@@ -183,10 +186,7 @@ static void test_file_bio(void **state)
 	assert_non_null(k1);
 	assert_int_equal(EVP_PKEY_eq(k1, keys[1]), 1);
 	assert_ptr_equal(k2, k1);
-	fm_keycache_stats(&d, &r, &f);
-	assert_int_equal(d, 1);
-	assert_int_equal(r, 1);
-	assert_int_equal(f, 0);
+	assert_counts(1, 1, 0);
 	EVP_PKEY_free(k1);
 	EVP_PKEY_free(k2);
 }
