@@ -6,8 +6,10 @@
  * its nesting, and its content decoded (base64, quoted-printable), converted
  * to UTF-8 where the charset is known, with CR LF and lone CR turned into
  * LF and NUL octets into spaces, and NUL-terminated. An embedded message
- * (message/rfc822, message/global) is one FM_PART_MESSAGE entry holding its
- * header block, followed by its own parts one message level deeper.
+ * (message/rfc822, message/global, also base64 or quoted-printable) is one
+ * FM_PART_MESSAGE entry holding its header block (up to its first empty
+ * line), followed by its own parts one message level deeper; an empty one
+ * has no parts.
  *
  * Call fm_mime_init() once at program start, before any thread parses.
  * After that every function here may run in many threads at once: a parsed

@@ -342,6 +342,100 @@ static void test_mime_content(void **state)
 	free(copy);
 }
 
+/*
+ * test_mime_embedded - returned messages: a plain one is its header block
+ * and one empty body entry; a multipart one (its Content-Type folded, with
+ * CR LF line ends) is walked part by part one level deeper; a base64
+ * message/global is decoded first, so the report it forwards is read; an
+ * empty one at the end of the message is its (empty) header block alone
+ */
+static void test_mime_embedded(void **state)
+{
+	static const char top[] =
+	    "From: postmaster@relay.example\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"BB\"\n\n"
+	    "--BB\nContent-Type: text/plain\n\nForwarded.\n";
+	static const char plain[] =
+	    "--BB\nContent-Type: message/rfc822\n\n"
+	    "From: a@example.nl\nContent-Type: text/plain\n\nHello.\n--BB--\n";
+	static const char multi[] =
+	    "--BB\r\nContent-Type: message/rfc822\r\n\r\n"
+	    "From: a@example.nl\r\nContent-Type:\r\n multipart/mixed;\r\n"
+	    " boundary=CC\r\n\r\n--CC\r\nContent-Type: text/plain\r\n\r\n"
+	    "Hello.\r\n--CC\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+	    "To: c@remote.example\r\n--CC--\r\n--BB--\r\n";
+	/* base64 of a multipart/report for bob@remote.example */
+	static const char b64[] =
+	    "--BB\nContent-Type: message/global\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "RnJvbTogcG9zdG1hc3RlckByZW1vdGUuZXhhbXBsZQpDb250ZW50LVR5cGU6\n"
+	    "IG11bHRpcGFydC9yZXBvcnQ7CiByZXBvcnQtdHlwZT1kZWxpdmVyeS1zdGF0\n"
+	    "dXM7IGJvdW5kYXJ5PURECgotLURECkNvbnRlbnQtVHlwZTogbWVzc2FnZS9k\n"
+	    "ZWxpdmVyeS1zdGF0dXMKClJlcG9ydGluZy1NVEE6IGRuczsgbXgucmVtb3Rl\n"
+	    "LmV4YW1wbGUKCkZpbmFsLVJlY2lwaWVudDogcmZjODIyOyBib2JAcmVtb3Rl\n"
+	    "LmV4YW1wbGUKQWN0aW9uOiBmYWlsZWQKU3RhdHVzOiA1LjEuMQoKLS1ERC0t\n"
+	    "Cg==\n"
+	    "--BB--\n";
+	static const char empty[] = "--BB\nContent-Type: message/rfc822\n\n";
+	char buf[2048];
+	const fm_part_t *p;
+	fm_report_t r;
+	fm_mime_t *m;
+
+	(void)state;
+	snprintf(buf, sizeof(buf), "%s%s", top, plain);
+	assert_non_null(m = fm_mime_parse(buf, strlen(buf)));
+	assert_int_equal(fm_mime_nparts(m), 3);
+	p = fm_mime_part(m, 1);
+	assert_int_equal(p->type, FM_PART_MESSAGE);
+	assert_int_equal(p->msg_level, 0);
+	assert_string_equal(p->text,
+			    "From: a@example.nl\nContent-Type: text/plain\n");
+	p = fm_mime_part(m, 2);
+	assert_int_equal(p->type, FM_PART_TEXT);
+	assert_int_equal(p->depth, 2);
+	assert_int_equal(p->msg_level, 1);
+	assert_int_equal(p->len, 0);
+	fm_mime_free(m);
+
+	snprintf(buf, sizeof(buf), "%s%s", top, multi);
+	assert_non_null(m = fm_mime_parse(buf, strlen(buf)));
+	assert_int_equal(fm_mime_nparts(m), 4);
+	assert_string_equal(fm_mime_part(m, 1)->text,
+			    "From: a@example.nl\nContent-Type:\n "
+			    "multipart/mixed;\n boundary=CC\n");
+	p = fm_mime_part(m, 3);
+	assert_int_equal(p->type, FM_PART_HEADERS);
+	assert_int_equal(p->depth, 3);
+	assert_int_equal(p->msg_level, 1);
+	assert_string_equal(p->text, "To: c@remote.example\n");
+	fm_mime_free(m);
+
+	snprintf(buf, sizeof(buf), "%s%s", top, b64);
+	assert_non_null(m = fm_mime_parse(buf, strlen(buf)));
+	assert_int_equal(fm_mime_nparts(m), 3);
+	assert_string_equal(fm_mime_part(m, 1)->text,
+			    "From: postmaster@remote.example\nContent-Type: "
+			    "multipart/report;\n report-type=delivery-status;"
+			    " boundary=DD\n");
+	assert_int_equal(fm_mime_part(m, 2)->type, FM_PART_DSN);
+	assert_int_equal(fm_mime_part(m, 2)->msg_level, 1);
+	fm_mime_free(m);
+	assert_int_equal(fm_report_parse(buf, strlen(buf), &r), FM_REPORT_OK);
+	assert_int_equal(r.nrcpts, 1);
+	assert_string_equal(r.rcpts[0].recipient, "bob@remote.example");
+	assert_string_equal(r.rcpts[0].status, "5.1.1");
+	fm_report_free(&r);
+
+	snprintf(buf, sizeof(buf), "%s%s", top, empty);
+	assert_non_null(m = fm_mime_parse(buf, strlen(buf)));
+	assert_int_equal(fm_mime_nparts(m), 2);
+	p = fm_mime_part(m, 1);
+	assert_int_equal(p->type, FM_PART_MESSAGE);
+	assert_int_equal(p->len, 0);
+	fm_mime_free(m);
+}
+
 /* utf8_clean - whether s is valid UTF-8 without control octets */
 static int utf8_clean(const char *s)
 {
@@ -728,6 +822,7 @@ int main(void)
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_mime_content),
+		cmocka_unit_test(test_mime_embedded),
 		cmocka_unit_test(test_hostile_octets),
 		cmocka_unit_test(test_too_many_recipients),
 		cmocka_unit_test(test_deep_nesting),
