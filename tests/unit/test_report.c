@@ -342,6 +342,32 @@ static void test_mime_content(void **state)
 	free(copy);
 }
 
+/* embedded_parse - parse head and tail joined in buf; nparts parts */
+static fm_mime_t *embedded_parse(char *buf, size_t size, const char *head,
+				 const char *tail, size_t nparts)
+{
+	fm_mime_t *m;
+
+	assert_true((size_t)snprintf(buf, size, "%s%s", head, tail) < size);
+	assert_non_null(m = fm_mime_parse(buf, strlen(buf)));
+	assert_int_equal(fm_mime_nparts(m), nparts);
+	return m;
+}
+
+/* check_part - part i's kind, nesting and (unless NULL) text */
+static void check_part(const fm_mime_t *m, size_t i, fm_part_type_t type,
+		       unsigned depth, unsigned level, const char *text)
+{
+	const fm_part_t *p = fm_mime_part(m, i);
+
+	assert_non_null(p);
+	assert_int_equal(p->type, type);
+	assert_int_equal(p->depth, depth);
+	assert_int_equal(p->msg_level, level);
+	if (text != NULL)
+		assert_string_equal(p->text, text);
+}
+
 /*
  * test_mime_embedded - returned messages: a plain one is its header block
  * and one empty body entry; a multipart one (its Content-Type folded, with
@@ -378,48 +404,29 @@ static void test_mime_embedded(void **state)
 	    "--BB--\n";
 	static const char empty[] = "--BB\nContent-Type: message/rfc822\n\n";
 	char buf[2048];
-	const fm_part_t *p;
 	fm_report_t r;
 	fm_mime_t *m;
 
 	(void)state;
-	snprintf(buf, sizeof(buf), "%s%s", top, plain);
-	assert_non_null(m = fm_mime_parse(buf, strlen(buf)));
-	assert_int_equal(fm_mime_nparts(m), 3);
-	p = fm_mime_part(m, 1);
-	assert_int_equal(p->type, FM_PART_MESSAGE);
-	assert_int_equal(p->msg_level, 0);
-	assert_string_equal(p->text,
-			    "From: a@example.nl\nContent-Type: text/plain\n");
-	p = fm_mime_part(m, 2);
-	assert_int_equal(p->type, FM_PART_TEXT);
-	assert_int_equal(p->depth, 2);
-	assert_int_equal(p->msg_level, 1);
-	assert_int_equal(p->len, 0);
+	m = embedded_parse(buf, sizeof(buf), top, plain, 3);
+	check_part(m, 1, FM_PART_MESSAGE, 1, 0,
+		   "From: a@example.nl\nContent-Type: text/plain\n");
+	check_part(m, 2, FM_PART_TEXT, 2, 1, "");
 	fm_mime_free(m);
 
-	snprintf(buf, sizeof(buf), "%s%s", top, multi);
-	assert_non_null(m = fm_mime_parse(buf, strlen(buf)));
-	assert_int_equal(fm_mime_nparts(m), 4);
-	assert_string_equal(fm_mime_part(m, 1)->text,
-			    "From: a@example.nl\nContent-Type:\n "
-			    "multipart/mixed;\n boundary=CC\n");
-	p = fm_mime_part(m, 3);
-	assert_int_equal(p->type, FM_PART_HEADERS);
-	assert_int_equal(p->depth, 3);
-	assert_int_equal(p->msg_level, 1);
-	assert_string_equal(p->text, "To: c@remote.example\n");
+	m = embedded_parse(buf, sizeof(buf), top, multi, 4);
+	check_part(m, 1, FM_PART_MESSAGE, 1, 0,
+		   "From: a@example.nl\nContent-Type:\n multipart/mixed;\n"
+		   " boundary=CC\n");
+	check_part(m, 3, FM_PART_HEADERS, 3, 1, "To: c@remote.example\n");
 	fm_mime_free(m);
 
-	snprintf(buf, sizeof(buf), "%s%s", top, b64);
-	assert_non_null(m = fm_mime_parse(buf, strlen(buf)));
-	assert_int_equal(fm_mime_nparts(m), 3);
-	assert_string_equal(fm_mime_part(m, 1)->text,
-			    "From: postmaster@remote.example\nContent-Type: "
-			    "multipart/report;\n report-type=delivery-status;"
-			    " boundary=DD\n");
-	assert_int_equal(fm_mime_part(m, 2)->type, FM_PART_DSN);
-	assert_int_equal(fm_mime_part(m, 2)->msg_level, 1);
+	m = embedded_parse(buf, sizeof(buf), top, b64, 3);
+	check_part(m, 1, FM_PART_MESSAGE, 1, 0,
+		   "From: postmaster@remote.example\nContent-Type: "
+		   "multipart/report;\n report-type=delivery-status;"
+		   " boundary=DD\n");
+	check_part(m, 2, FM_PART_DSN, 3, 1, NULL);
 	fm_mime_free(m);
 	assert_int_equal(fm_report_parse(buf, strlen(buf), &r), FM_REPORT_OK);
 	assert_int_equal(r.nrcpts, 1);
@@ -427,12 +434,8 @@ static void test_mime_embedded(void **state)
 	assert_string_equal(r.rcpts[0].status, "5.1.1");
 	fm_report_free(&r);
 
-	snprintf(buf, sizeof(buf), "%s%s", top, empty);
-	assert_non_null(m = fm_mime_parse(buf, strlen(buf)));
-	assert_int_equal(fm_mime_nparts(m), 2);
-	p = fm_mime_part(m, 1);
-	assert_int_equal(p->type, FM_PART_MESSAGE);
-	assert_int_equal(p->len, 0);
+	m = embedded_parse(buf, sizeof(buf), top, empty, 2);
+	check_part(m, 1, FM_PART_MESSAGE, 1, 0, "");
 	fm_mime_free(m);
 }
 
