@@ -53,14 +53,28 @@ sm_unpack() {
 	fi
 }
 
+# sm_tls_files - a self-signed certificate and its key for STARTTLS, where
+# Sendmail accepts them (the key readable by its owner only)
+sm_tls_files() {
+	local d=$SM_DIR/tls
+	mkdir -p "$d"
+	chmod 0700 "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=mta.e2e.test" \
+		-keyout "$d/key.pem" -out "$d/cert.pem" >"$E2E_DIR/openssl.log" 2>&1 ||
+		e2e_die "openssl could not make a certificate: $(tail -n 3 "$E2E_DIR/openssl.log")"
+	chmod 0600 "$d/key.pem"
+}
+
 # sm_config - sendmail.cf from an m4 file: loopback only, no DNS (host names
-# from a hosts file of its own), every recipient relayed to the sink but
-# bad.example's, and the milter as feedback-milter(8) shows it
+# from a hosts file of its own), STARTTLS offered, every recipient relayed
+# to the sink but bad.example's and the feedback domain's (back into the
+# daemon), and the milter as feedback-milter(8) shows it
 sm_config() {
 	local cf=$SM_ROOT/usr/share/sendmail/cf
 	SM_DIR=$E2E_DIR/sendmail
 	mkdir -p "$SM_DIR/queue"
 	chmod 0700 "$SM_DIR/queue"
+	sm_tls_files
 	printf 'hosts files\naliases files\n' >"$SM_DIR/service.switch"
 	printf '127.0.0.1 localhost mta.e2e.test\n' >"$SM_DIR/hosts"
 	: >"$SM_DIR/local-host-names"
@@ -85,9 +99,15 @@ sm_config() {
 		define(\`confTO_IDENT', \`0')dnl
 		define(\`confDELIVERY_MODE', \`background')dnl
 		define(\`confMILTER_LOG_LEVEL', \`2')dnl
+		define(\`confCACERT_PATH', \`$SM_DIR/tls')dnl
+		define(\`confCACERT', \`$SM_DIR/tls/cert.pem')dnl
+		define(\`confSERVER_CERT', \`$SM_DIR/tls/cert.pem')dnl
+		define(\`confSERVER_KEY', \`$SM_DIR/tls/key.pem')dnl
 		define(\`SMART_HOST', \`esmtp:[127.0.0.1]')dnl
 		define(\`ESMTP_MAILER_ARGS', \`TCP \$h $E2E_SINK_PORT')dnl
-		define(\`RELAY_MAILER_ARGS', \`TCP \$h $E2E_SINK_PORT')dnl
+		dnl the relay mailer takes the feedback domain back into the daemon
+		define(\`RELAY_MAILER_ARGS', \`TCP \$h $SM_PORT')dnl
+		MODIFY_MAILER_FLAGS(\`RELAY', \`+k')dnl
 		dnl no MSA daemon on port 587 of every address
 		FEATURE(\`no_default_msa')dnl
 		FEATURE(\`mailertable', \`hash -o $SM_DIR/mailertable')dnl
@@ -101,12 +121,54 @@ sm_config() {
 	m4 "$SM_DIR/sendmail.mc" >"$SM_DIR/sendmail.cf" 2>"$SM_DIR/m4.log" ||
 		e2e_die "m4 could not build sendmail.cf: $(tail -n 3 "$SM_DIR/m4.log")"
 	# bad.example goes to a second sink, on 127.0.0.2, that refuses every
-	# recipient: Sendmail then bounces to the coded sender
-	printf 'bad.example\tesmtp:[127.0.0.2]\n' |
+	# recipient: Sendmail then bounces to the coded sender, and its bounce
+	# comes back into the daemon through the relay mailer
+	printf 'bad.example\tesmtp:[127.0.0.2]\nfeedback.example.nl\trelay:[127.0.0.1]\n' |
 		"$SM_ROOT/usr/libexec/sendmail/makemap" -C "$SM_DIR/sendmail.cf" -s hash \
 			"$SM_DIR/mailertable" 2>>"$SM_DIR/makemap.log" ||
 		e2e_die "makemap could not build the mailertable: $(tail -n 3 "$SM_DIR/makemap.log")"
 	chmod 0600 "$SM_DIR/mailertable.db"
+}
+
+# sm_submit_config - submit.cf for local submission with Sendmail's own
+# sendmail command (the mail submission program, FEATURE(msp)): it relays
+# everything over SMTP to the daemon on 127.0.0.1, which runs the milter
+sm_submit_config() {
+	local cf=$SM_ROOT/usr/share/sendmail/cf
+	# the submission program refuses to run as root: it runs as nobody
+	mkdir -p "$SM_DIR/clientmqueue"
+	chown nobody:nogroup "$SM_DIR/clientmqueue"
+	chmod 0770 "$SM_DIR/clientmqueue"
+	cat >"$SM_DIR/submit.mc" <<-EOF
+		divert(-1)
+		divert(0)dnl
+		include(\`$cf/m4/cf.m4')dnl
+		VERSIONID(\`feedback-milter end-to-end tests, submission')dnl
+		OSTYPE(\`linux')dnl
+		define(\`confDOMAIN_NAME', \`mta.e2e.test')dnl
+		define(\`confSERVICE_SWITCH_FILE', \`$SM_DIR/service.switch')dnl
+		define(\`confHOSTS_FILE', \`$SM_DIR/hosts')dnl
+		define(\`confCW_FILE', \`$SM_DIR/local-host-names')dnl
+		define(\`confRUN_AS_USER', \`nobody:nogroup')dnl
+		define(\`MSP_QUEUE_DIR', \`$SM_DIR/clientmqueue')dnl
+		define(\`confPID_FILE', \`$SM_DIR/sm-client.pid')dnl
+		define(\`STATUS_FILE', \`$SM_DIR/sm-client.st')dnl
+		define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
+		define(\`RELAY_MAILER_ARGS', \`TCP \$h $SM_PORT')dnl
+		FEATURE(\`msp', \`[127.0.0.1]')dnl
+	EOF
+	m4 "$SM_DIR/submit.mc" >"$SM_DIR/submit.cf" 2>"$SM_DIR/m4-submit.log" ||
+		e2e_die "m4 could not build submit.cf: $(tail -n 3 "$SM_DIR/m4-submit.log")"
+}
+
+# sm_submit TOKEN FROM RCPT - one message through sendmail -t with submit.cf
+# (in the daemon's UTS namespace name, see sm_start); returns its status
+sm_submit() {
+	local msg=$E2E_DIR/state/$1.msg
+	printf 'From: <%s>\nTo: <%s>\nSubject: %s\nMessage-ID: <%s@e2e.test>\n\nTest message %s.\nEND %s\n' \
+		"$2" "$3" "$1" "$1" "$1" "$1" >"$msg"
+	unshare --uts sh -c 'hostname mta.e2e.test && exec "$@"' sh \
+		"$SM_BIN" -C "$SM_DIR/submit.cf" -f "$2" -t <"$msg" >>"$E2E_DIR/submit.log" 2>&1
 }
 
 # bad_sink_start - smtp-sink on 127.0.0.2, the sink's port, refusing RCPT
@@ -163,6 +225,37 @@ sm_session() {
 		    m = re.search(r"^2\.0\.0 ([0-9A-Za-z]+) ", text)
 		    print(code, m.group(1) if m else "?")
 		s.quit()
+	PY
+}
+
+# sm_tls_send TOKEN FROM RCPT - one message to Sendmail after STARTTLS:
+# EHLO pre-tls.e2e.test, STARTTLS, EHLO post-tls.e2e.test; prints "250 QID"
+# or the failing reply ("000 ..." when STARTTLS is not offered)
+sm_tls_send() {
+	python3 - "$SM_PORT" "$@" <<-'PY'
+		import re, smtplib, ssl, sys
+		port, tok, sender, rcpt = sys.argv[1:5]
+		msg = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: <%s@e2e.test>\r\n\r\n"
+		       "Test message %s.\r\nEND %s\r\n") % (sender or "postmaster@post-tls.e2e.test",
+		                                            rcpt, tok, tok, tok, tok)
+		try:
+		    s = smtplib.SMTP("127.0.0.1", int(port), timeout=60)
+		    s.ehlo("pre-tls.e2e.test")
+		    if not s.has_extn("starttls"):
+		        print("000 STARTTLS not offered"); sys.exit(0)
+		    s.starttls(context=ssl._create_unverified_context())
+		    s.ehlo("post-tls.e2e.test")
+		    s.mail(sender)
+		    code, text = s.rcpt(rcpt)
+		    if code not in (250, 251):
+		        print(code, "RCPT", text.decode(errors="replace")); sys.exit(0)
+		    code, text = s.data(msg)
+		    text = text.decode(errors="replace")
+		    s.quit()
+		except smtplib.SMTPResponseException as e:
+		    print(e.smtp_code, "ERROR", e.smtp_error); sys.exit(0)
+		m = re.search(r"^2\.0\.0 ([0-9A-Za-z]+) ", text)
+		print(code, m.group(1) if m else "DATA " + text)
 	PY
 }
 
@@ -272,43 +365,82 @@ case_e() {
 }
 
 # (f) a real Sendmail bounce: the coded message is refused by bad.example's
-# server, Sendmail sends its DSN to the coded sender (it reaches the sink:
-# Sendmail's own bounces do not pass its milters), and that DSN, sent back
-# in over SMTP as the remote side would, is recorded as a bounce of its
-# send
+# server and Sendmail sends its DSN to the coded sender. Sendmail's own
+# bounces do not pass its milters, so the mailertable routes the feedback
+# domain back into the daemon over SMTP (relay mailer with F=k, as the
+# README's Sendmail section says); there the milter records the DSN as a
+# bounce of its send and discards it
 case_f() {
-	local reply f code dsn qid row
+	local reply code row qid
 	reply=$(sm_send case-f alice@example.nl nobody@bad.example)
 	expect_match "(f) Sendmail accepted the message" '^250 [0-9A-Za-z]+$' "$reply"
 	code=$(sed -n "s/^feedback-milter: ${reply#250 }: rewrite code=\([0-9a-z]*\) .*/\1/p" "$E2E_DIR/milter.log")
 	expect_match "(f) the message was rewritten" "^$CODE_RE$" "$code"
 	[[ -n $code ]] || return 0
-	dsn_file() { grep -rl "^X-Rcpt-Args: <$code@feedback\.example\.nl>" "$E2E_DIR/sink" 2>/dev/null | head -n 1; }
 	# shellcheck disable=SC2317 # called by e2e_wait_until
-	dsn_arrived() { [[ -n $(dsn_file) ]]; }
-	check "(f) Sendmail's DSN to the coded sender reached the sink" \
-		e2e_wait_until "$E2E_TIMEOUT" "the DSN for $code" dsn_arrived
-	f=$(dsn_file)
-	[[ -n $f ]] || return 0
-	expect_eq "(f) the DSN came from the null sender" "" "$(e2e_sink_mail_from "$f")"
-	expect_match "(f) it is a multipart/report" 'multipart/report' "$(e2e_sink_header "$f" Content-Type)"
-	dsn=$E2E_DIR/state/case-f.dsn
-	# the message as it was sent: without the sink's X- lines before it,
-	# with CRLF line ends (Sendmail refuses a bare LF in DATA)
-	awk 'h == 0 && /^X-(Client|Helo|Mail|Rcpt)-[A-Za-z]+: / { next }
-		{ h = 1; sub(/\r$/, ""); printf "%s\r\n", $0 }' "$f" >"$dsn"
-	reply=$(E2E_SMTP_PORT=$SM_PORT e2e_smtp_raw "" "$code@feedback.example.nl" "$dsn" mx.bad.example)
-	expect_match "(f) the DSN sent back in is accepted" '^250 [0-9A-Za-z]+$' "$reply"
-	qid=${reply#250 }
+	bounce_recorded() { [[ -n $(e2e_sql "SELECT id FROM events WHERE code = '$code'") ]]; }
+	check "(f) Sendmail's own DSN came back in through the milter and was recorded" \
+		e2e_wait_until "$E2E_TIMEOUT" "the DSN for $code" bounce_recorded
 	# smtp-sink -f answers "500 5.3.0 Error: command failed": a mail system
 	# error at the receiving side, which is a soft bounce (reason
 	# systemerror), as in the corpus
-	row=$(e2e_sql "SELECT e.class, e.reason, e.status, e.recipient, s.code, s.sender FROM events e JOIN sends s ON s.id = e.send_id WHERE e.queue_id = '$qid'")
-	expect_eq "(f) recorded: class, reason, status and recipient from Sendmail's DSN, linked to its send" \
-		"soft|systemerror|5.3.0|nobody@bad.example|$code|alice@example.nl" "$row"
+	row=$(e2e_sql "SELECT e.class, e.reason, e.status, e.recipient, e.reporting_mta, e.client_addr, s.sender FROM events e JOIN sends s ON s.id = e.send_id WHERE e.code = '$code'")
+	expect_eq "(f) recorded: class, reason, status, recipient and reporting MTA from Sendmail's DSN, linked to its send" \
+		"soft|systemerror|5.3.0|nobody@bad.example|mta.e2e.test|127.0.0.1|alice@example.nl" "$row"
+	qid=$(e2e_sql "SELECT queue_id FROM events WHERE code = '$code'")
 	expect_match "(f) the milter logged the bounce, with the original Message-ID and the remote's reply" \
 		"^feedback-milter: $qid: bounce code=$code class=soft reason=systemerror status=5\.3\.0 rcpt=<nobody@bad\.example> sender=<alice@example\.nl> msgid=<case-f@e2e\.test> .*diag=\"500 5\.3\.0 Error: command failed\"$" \
 		"$(grep "^feedback-milter: $qid: bounce " "$E2E_DIR/milter.log")"
+	check "(f) the DSN was discarded: nothing for the coded address at the sink" \
+		test -z "$(grep -rl "^X-Rcpt-Args: <$code@feedback\.example\.nl>" "$E2E_DIR/sink" 2>/dev/null)"
+}
+
+# (g) STARTTLS: Sendmail sends the milter a second HELO on the same
+# connection, after the handshake. Mail sent over TLS is still rewritten,
+# and a report sent over TLS from the null sender is recorded with the HELO
+# given after STARTTLS, which SPF then checks
+case_g() {
+	local reply f from json good qid
+	reply=$(sm_tls_send case-g alice@example.nl rcpt-g@remote.example)
+	expect_match "(g) a message sent after STARTTLS is accepted" '^250 [0-9A-Za-z]+$' "$reply"
+	f=$(sink_file "(g)" case-g)
+	if [[ -n $f ]]; then
+		from=$(e2e_sink_mail_from "$f")
+		expect_match "(g) it leaves with a coded MAIL FROM" \
+			"^$CODE_RE@feedback\.example\.nl$" "$from"
+		json=$(decode_json "(g)" "$from")
+		expect_eq "(g) decode: the recipient" "rcpt-g@remote.example" "$(jget recipients "$json")"
+		expect_eq "(g) decode: Sendmail's queue id" "${reply#250 }" "$(jget queue_id "$json")"
+		expect_eq "(g) decode: the Message-ID" "<case-g@e2e.test>" "$(jget msgid "$json")"
+	fi
+	good=$(e2e_sink_mail_from "$(e2e_sink_file case-a)")
+	reply=$(sm_tls_send case-g2 "" "$good")
+	expect_match "(g) a report sent after STARTTLS is accepted" '^250 [0-9A-Za-z]+$' "$reply"
+	qid=${reply#250 }
+	expect_eq "(g) its event has the HELO given after STARTTLS, which SPF checked" \
+		"post-tls.e2e.test|post-tls.e2e.test|${good%@*}" \
+		"$(e2e_sql "SELECT e.helo, e.spf_domain, s.code FROM events e JOIN sends s ON s.id = e.send_id WHERE e.queue_id = '$qid'")"
+}
+
+# (h) local submission: sendmail -t with submit.cf relays to the daemon
+# over SMTP from 127.0.0.1, a trusted client, so the message is recorded and
+# leaves rewritten like any other
+case_h() {
+	local f from json qid
+	check "(h) sendmail -t (the submission program) took the message" \
+		sm_submit case-h henk@example.nl rcpt-h@remote.example
+	f=$(sink_file "(h)" case-h)
+	[[ -n $f ]] || return 0
+	from=$(e2e_sink_mail_from "$f")
+	expect_match "(h) it leaves with a coded MAIL FROM" \
+		"^$CODE_RE@feedback\.example\.nl$" "$from"
+	json=$(decode_json "(h)" "$from")
+	expect_eq "(h) decode: the sender given with -f" "henk@example.nl" "$(jget sender "$json")"
+	expect_eq "(h) decode: the recipient" "rcpt-h@remote.example" "$(jget recipients "$json")"
+	expect_eq "(h) decode: the Message-ID" "<case-h@e2e.test>" "$(jget msgid "$json")"
+	qid=$(jget queue_id "$json")
+	check "(h) the milter logged the rewrite with the daemon's queue id" \
+		grep -q "^feedback-milter: $qid: rewrite code=${from%@*} " "$E2E_DIR/milter.log"
 }
 
 # (z) no sanitizer report
@@ -349,6 +481,7 @@ main() {
 		"Nameservers 127.0.0.1@$dead_dns_port"
 	e2e_milter_start
 	sm_config
+	sm_submit_config
 	sm_start
 	echo "# work directory $E2E_DIR; Sendmail $(dpkg-deb -f "$E2E_DIR"/sendmail-debs/sendmail-bin_*.deb Version)" \
 		"on 127.0.0.1:$SM_PORT, sink on 127.0.0.1:$E2E_SINK_PORT"
@@ -359,6 +492,8 @@ main() {
 	run_case "(d) codes checked at RCPT" case_d
 	run_case "(e) milter stopped" case_e
 	run_case "(f) a Sendmail bounce" case_f
+	run_case "(g) STARTTLS" case_g
+	run_case "(h) local submission" case_h
 	run_case "(z) clean shutdown" case_z
 
 	summary
