@@ -36,6 +36,7 @@
 
 #include "config.h"
 #include "store.h"
+#include "utf8.h"
 
 /* fm_ctl_suppression - argv holds the arguments after "suppression" */
 int fm_ctl_suppression(const fm_config_t *cfg, int argc, char **argv);
@@ -116,8 +117,6 @@ const char *fm_ops_time_iso(time_t t, char *buf, size_t size);
  */
 void fm_ops_tty_clean(char *s);
 
-/* fm_ops_json_str - s as a JSON string (NULL: null); bad UTF-8 as U+FFFD */
-void fm_ops_json_str(FILE *fp, const char *s);
 
 /* fm_ops_csv_row - one RFC 4180 record of n fields (NULL: empty) */
 void fm_ops_csv_row(FILE *fp, size_t n, const char *const *fields);

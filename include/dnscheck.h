@@ -32,6 +32,7 @@
 #include "config.h"
 #include "resolver.h"
 #include "spfcheck.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------ the setup */
 
@@ -120,8 +121,6 @@ const char *fm_verdict_advice(const fm_verdict_t *v);
 
 /* ------------------------------------------------------------- output */
 
-/* fm_json_string - s as a JSON string literal (NULL: null) */
-void fm_json_string(FILE *fp, const char *s);
 /* fm_chk_print_json - one JSON object per row, one a line */
 void fm_chk_print_json(FILE *fp, const fm_chk_report_t *rep);
 /*

@@ -11,7 +11,7 @@
  *	fm_ops_duration()	"90d" to seconds (a unit is required: a bare
  *				"90" given to prune would mean seconds)
  *	fm_ops_since()		"7d", "2026-11-01" or "all" to a time
- *	fm_ops_json_str()	JSON strings, always valid UTF-8
+ *	fm_json_string()	JSON strings, always valid UTF-8 (utf8.c)
  *	fm_ops_csv_row()	RFC 4180 records (quoted where needed, quotes
  *				doubled; lines end in LF)
  *	fm_ops_table_*()	tables with aligned columns for terminals;
@@ -212,66 +212,6 @@ fm_ops_time_iso(time_t t, char *buf, size_t size)
 	else
 		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return buf;
-}
-
-/* utf8_len - octets of the valid UTF-8 sequence at p, or 0 */
-static size_t
-utf8_len(const unsigned char *p)
-{
-	size_t n, i;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 ||
-	    cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* fm_ops_json_str - a JSON string literal, or null */
-void
-fm_ops_json_str(FILE *fp, const char *s)
-{
-	const unsigned char *p;
-	size_t n;
-
-	if (s == NULL) {
-		fputs("null", fp);
-		return;
-	}
-	fputc('"', fp);
-	for (p = (const unsigned char *)s; *p; p += n) {
-		n = utf8_len(p);
-		if (n == 0) {
-			fputs("\\ufffd", fp);
-			n = 1;
-		} else if (*p == '"' || *p == '\\') {
-			fprintf(fp, "\\%c", *p);
-		} else if (*p == '\n') {
-			fputs("\\n", fp);
-		} else if (*p == '\t') {
-			fputs("\\t", fp);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(fp, "\\u%04x", *p);
-		} else {
-			fwrite(p, 1, n, fp);
-		}
-	}
-	fputc('"', fp);
 }
 
 /* fm_ops_csv_row - fields quoted when they hold , " CR or LF */

@@ -75,7 +75,7 @@ static void
 json_kv(const char *key, const char *value)
 {
 	printf(",\"%s\":", key);
-	fm_ops_json_str(stdout, value);
+	fm_json_string(stdout, value);
 }
 
 /* print_send - the members that describe the event's send */
@@ -95,7 +95,7 @@ print_send(const fm_event_t *ev, const fm_send_t *send)
 	printf(",\"sent\":%lld,\"recipients\":[", (long long)send->created);
 	for (i = 0; i < send->nrcpts; i++) {
 		fputs(i ? "," : "", stdout);
-		fm_ops_json_str(stdout, send->rcpts[i]);
+		fm_json_string(stdout, send->rcpts[i]);
 	}
 	fputc(']', stdout);
 }
@@ -134,7 +134,7 @@ print_json(const fm_event_t *ev, const fm_send_t *send)
 	fputs(",\"dkim\":[", stdout);
 	for (i = 0; i < ev->nsigs; i++) {
 		fputs(i ? ",{\"domain\":" : "{\"domain\":", stdout);
-		fm_ops_json_str(stdout, ev->sigs[i].domain);
+		fm_json_string(stdout, ev->sigs[i].domain);
 		json_kv("selector", ev->sigs[i].selector);
 		json_kv("result", ev->sigs[i].result);
 		fputc('}', stdout);

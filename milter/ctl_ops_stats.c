@@ -71,9 +71,9 @@ print_json(const fm_stats_row_t *r, const stats_out_t *o)
 	size_t i;
 
 	fputs("{\"group\":", stdout);
-	fm_ops_json_str(stdout, o->by == FM_STATS_TOTAL ? NULL : r->group);
+	fm_json_string(stdout, o->by == FM_STATS_TOTAL ? NULL : r->group);
 	printf(",\"since\":%lld,\"domain\":", (long long)o->since);
-	fm_ops_json_str(stdout, o->domain);
+	fm_json_string(stdout, o->domain);
 	printf(",\"sends\":%lld,\"events\":{", r->sends);
 	for (i = 0; i < FM_NCLASSES; i++)
 		printf("%s\"%s\":%lld", i ? "," : "", fm_config_class_names[i],

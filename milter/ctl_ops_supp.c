@@ -59,11 +59,11 @@ static void
 print_json(const fm_suppression_t *s, time_t now)
 {
 	fputs("{\"address\":", stdout);
-	fm_ops_json_str(stdout, s->address);
+	fm_json_string(stdout, s->address);
 	fputs(",\"reason\":", stdout);
-	fm_ops_json_str(stdout, s->reason);
+	fm_json_string(stdout, s->reason);
 	fputs(",\"class\":", stdout);
-	fm_ops_json_str(stdout, s->cls);
+	fm_json_string(stdout, s->cls);
 	printf(",\"since\":%lld,\"expires\":", (long long)s->created);
 	if (s->expires)
 		printf("%lld", (long long)s->expires);
@@ -71,7 +71,7 @@ print_json(const fm_suppression_t *s, time_t now)
 		fputs("null", stdout);
 	printf(",\"expired\":%s,\"source\":",
 	       s->expires && s->expires <= now ? "true" : "false");
-	fm_ops_json_str(stdout, s->source);
+	fm_json_string(stdout, s->source);
 	if (s->event_id > 0)
 		printf(",\"event_id\":%lld}\n", s->event_id);
 	else
@@ -126,7 +126,7 @@ print_postfix(const fm_suppression_t *s, supp_out_t *o)
 	if (!postfix_key_ok(s->address)) {
 		fputs("feedbackctl: suppression export: left out an address "
 		      "that cannot be a Postfix table key: ", stderr);
-		fm_ops_json_str(stderr, s->address);
+		fm_json_string(stderr, s->address);
 		fputc('\n', stderr);
 		o->skipped++;
 		return;

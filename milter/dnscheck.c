@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "dnscheck.h"
+#include "utf8.h"
 
 /* fm_chk_status_name - see dnscheck.h */
 const char *fm_chk_status_name(fm_chk_status_t st)
@@ -149,68 +150,6 @@ const char *fm_verdict_advice(const fm_verdict_t *v)
 }
 
 /* -------------------------------------------------------------- output */
-
-/* fm_utf8_len - length of the valid UTF-8 sequence at p, 0 if invalid */
-static size_t fm_utf8_len(const unsigned char *p)
-{
-	size_t n, i;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
-	    || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
-/* fm_json_string - see dnscheck.h; invalid UTF-8 becomes U+FFFD */
-void fm_json_string(FILE *fp, const char *s)
-{
-	const unsigned char *p;
-	size_t n;
-
-	if (s == NULL) {
-		fputs("null", fp);
-		return;
-	}
-	fputc('"', fp);
-	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
-		n = 1;
-		switch (*p) {
-		case '"': fputs("\\\"", fp); continue;
-		case '\\': fputs("\\\\", fp); continue;
-		case '\n': fputs("\\n", fp); continue;
-		case '\r': fputs("\\r", fp); continue;
-		case '\t': fputs("\\t", fp); continue;
-		case '\b': fputs("\\b", fp); continue;
-		case '\f': fputs("\\f", fp); continue;
-		default: break;
-		}
-		if (*p < 0x20 || *p == 0x7f) {
-			fprintf(fp, "\\u%04x", *p);
-		} else if ((n = fm_utf8_len(p)) == 0) {
-			fputs("\\ufffd", fp);
-			n = 1;
-		} else {
-			fwrite(p, 1, n, fp);
-		}
-	}
-	fputc('"', fp);
-}
 
 /* fm_chk_print_json - see dnscheck.h */
 void fm_chk_print_json(FILE *fp, const fm_chk_report_t *rep)

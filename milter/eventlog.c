@@ -20,6 +20,7 @@
 #include <syslog.h>
 
 #include "eventlog.h"
+#include "utf8.h"
 
 /*
  * The settings are written once before any thread starts and read-only
@@ -109,40 +110,6 @@ needs_escape(unsigned char c)
 	return c < 0x20 || c >= 0x7f || c == '"' || c == '\\';
 }
 
-/*
- * utf8_len - the length of the valid UTF-8 sequence at p (2 to 4), or 0
- * when the octet at p (0x80 or above) does not start one
- */
-static size_t
-utf8_len(const unsigned char *p)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (p[0] == 0xe0)
-		lo = 0xa0;		/* overlong */
-	else if (p[0] == 0xed)
-		hi = 0x9f;		/* surrogates */
-	else if (p[0] == 0xf0)
-		lo = 0x90;		/* overlong */
-	else if (p[0] == 0xf4)
-		hi = 0x8f;		/* past U+10FFFF */
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 /* fm_escape - escape value into out, always terminated; returns length */
 size_t
 fm_escape(const char *value, char *out, size_t size)
@@ -157,7 +124,7 @@ fm_escape(const char *value, char *out, size_t size)
 		char tmp[4];
 		size_t n;
 
-		if (*p >= 0x80 && (n = utf8_len(p)) > 0) {
+		if (*p >= 0x80 && (n = fm_utf8_len(p, 4)) > 0) {
 			if (len + n >= size)
 				break;
 			memcpy(out + len, p, n);
@@ -282,7 +249,7 @@ kv_value(fm_kv_t *kv, const char *value, int brackets)
 		size_t n;
 
 		if ((unsigned char)*p >= 0x80 &&
-		    (n = utf8_len((const unsigned char *)p)) > 0) {
+		    (n = fm_utf8_len((const unsigned char *)p, 4)) > 0) {
 			kv_raw(kv, p, n);	/* a whole UTF-8 character */
 			p += n - 1;
 			continue;

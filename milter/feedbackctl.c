@@ -69,7 +69,7 @@ usage(int status)
 static void
 json_str(FILE *fp, const char *s)
 {
-	fm_ops_json_str(fp, s);
+	fm_json_string(fp, s);
 }
 
 /*

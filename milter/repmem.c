@@ -24,6 +24,7 @@
 #include "mime.h"
 #include "report.h"
 #include "report_int.h"
+#include "utf8.h"
 
 #define ARENA_BLOCK 16384
 #define DIAG_MAX 4096		/* octets of a diagnostic kept to classify */
@@ -54,33 +55,6 @@ void *repmem_alloc(rep_t *r, size_t n)
 	}
 	b->used += n;
 	return b->data + b->used - n;
-}
-
-/* utf8_len - length of the valid UTF-8 sequence at p, or 0 */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-	unsigned c = p[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
-	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return len;
 }
 
 /*
@@ -115,7 +89,7 @@ const char *repmem_clean(rep_t *r, const char *src, size_t n, size_t cap)
 			continue;
 		}
 		space = 0;
-		if ((k = utf8_len(s + i, n - i)) == 0) {
+		if ((k = fm_utf8_len(s + i, n - i)) == 0) {
 			d[o++] = '?';
 			i++;
 			continue;

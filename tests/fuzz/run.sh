@@ -37,7 +37,7 @@ pkgs="gmime-3.0 opendkim libunbound sqlite3 libcrypto"
 m=$top/milter
 parser="$m/report.c $m/dsnfield.c $m/bouncetext.c $m/repaddr.c
 	$m/repgather.c $m/repmem.c $m/repses.c $m/reptable.c $m/mime.c
-	$m/classify.c $m/classify_find.c $m/match.c $m/patterns.c"
+	$m/utf8.c $m/classify.c $m/classify_find.c $m/match.c $m/patterns.c"
 config="$m/config.c $m/config_set.c $m/config_table.c $m/codec.c $m/rules.c"
 libfm=$(sed -n '/^libfm_a_SOURCES/,/^$/p' "$m/Makefile.am" |
 	tr -d '\\' | tr ' \t' '\n\n' | grep '\.c$' | sed "s|^|$m/|")

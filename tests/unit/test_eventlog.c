@@ -1,8 +1,9 @@
 /*
  * test_eventlog - unit tests for the eventlog module (value escaping, the
- * key=value line builder and the log front end)
+ * key=value line builder and the log front end) and for the UTF-8 check
+ * it shares with the report parser and the JSON output (utf8.c)
  *
- * Links only milter/eventlog.c and cmocka. Lines are built into buffers
+ * Links only milter/eventlog.c, milter/utf8.c and cmocka. Lines are built into buffers
  * that sit inside a larger region filled with a guard pattern, so any write
  * past the size given to the module shows. The fm_log() tests point
  * standard error at a temporary file for the duration of the test.
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 
 #include "eventlog.h"
+#include "utf8.h"
 
 #define GUARD 0xA5
 #define GUARD_LEN 64
@@ -610,9 +612,48 @@ static void test_regress_kv_long_value(void **state)
 			 strlen(buf) - 2);
 }
 
+/* test_utf8_len - RFC 3629 sequences, the wrong ones, and the bound n */
+static void test_utf8_len(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t n, want;
+	} cases[] = {
+		{"a", 1, 1},
+		{"\0", 1, 1},
+		{"\xc3\xa9", 2, 2},		/* U+00E9 */
+		{"\xe2\x9c\x94", 3, 3},	/* U+2714 */
+		{"\xf0\x9f\x93\xa7", 4, 4},	/* U+1F4E7 */
+		{"\xf4\x8f\xbf\xbf", 4, 4},	/* U+10FFFF */
+		{"\x80", 1, 0},		/* a lone continuation */
+		{"\xc0\x80", 2, 0},		/* overlong NUL */
+		{"\xc1\xbf", 2, 0},		/* overlong */
+		{"\xe0\x80\x80", 3, 0},	/* overlong */
+		{"\xed\xa0\x80", 3, 0},	/* a surrogate */
+		{"\xf0\x80\x80\x80", 4, 0},	/* overlong */
+		{"\xf4\x90\x80\x80", 4, 0},	/* past U+10FFFF */
+		{"\xf5\x80\x80\x80", 4, 0},
+		{"\xc3(", 2, 0},		/* no continuation */
+		{"\xe2\x9c\x94", 2, 0},	/* cut by n */
+		{"\xf0\x9f\x93\xa7", 3, 0},	/* cut by n */
+		{"\xc3", 4, 0},		/* cut by the NUL */
+		{"a", 0, 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (fm_utf8_len((const unsigned char *)cases[i].s, cases[i].n) !=
+		    cases[i].want)
+			fail_msg("case %zu: %zu, not %zu", i,
+				 fm_utf8_len((const unsigned char *)cases[i].s,
+					     cases[i].n), cases[i].want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_utf8_len),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_escape_all_octets),
 		cmocka_unit_test(test_escape_truncation),
