@@ -677,15 +677,23 @@ e2e_smtp_send() {
 # e2e_smtp_raw FROM RCPT FILE [HELO] - one message to the private Postfix
 # (or whatever listens on E2E_SMTP_PORT) over SMTP (python, the file's
 # octets as they are, so folded headers and odd octets go as written);
-# prints "250 QID" or the failing reply
+# prints "250 QID" or the failing reply. With E2E_SMTP_TLS_HELO set, the
+# client says STARTTLS after EHLO HELO and then EHLO E2E_SMTP_TLS_HELO
+# ("000 STARTTLS not offered" when the server does not offer it).
 e2e_smtp_raw() {
-	python3 - "$E2E_SMTP_PORT" "$1" "$2" "$3" "${4:-client.e2e.test}" <<-'PY'
-		import re, smtplib, sys
-		port, sender, rcpt, path, helo = sys.argv[1:6]
+	python3 - "$E2E_SMTP_PORT" "$1" "$2" "$3" "${4:-client.e2e.test}" \
+		"${E2E_SMTP_TLS_HELO:-}" <<-'PY'
+		import re, smtplib, ssl, sys
+		port, sender, rcpt, path, helo, tls_helo = sys.argv[1:7]
 		msg = open(path, "rb").read()
 		try:
 		    s = smtplib.SMTP("127.0.0.1", int(port), local_hostname=helo, timeout=300)
 		    s.ehlo()
+		    if tls_helo:
+		        if not s.has_extn("starttls"):
+		            print("000 STARTTLS not offered"); sys.exit(0)
+		        s.starttls(context=ssl._create_unverified_context())
+		        s.ehlo(tls_helo)
 		    code, text = s.mail(sender)
 		    if code != 250:
 		        print(code, "MAIL", text.decode(errors="replace")); sys.exit(0)

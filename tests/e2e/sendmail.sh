@@ -165,8 +165,7 @@ sm_submit_config() {
 # (in the daemon's UTS namespace name, see sm_start); returns its status
 sm_submit() {
 	local msg=$E2E_DIR/state/$1.msg
-	printf 'From: <%s>\nTo: <%s>\nSubject: %s\nMessage-ID: <%s@e2e.test>\n\nTest message %s.\nEND %s\n' \
-		"$2" "$3" "$1" "$1" "$1" "$1" >"$msg"
+	sm_message "$1" "$2" "$3" >"$msg"
 	unshare --uts sh -c 'hostname mta.e2e.test && exec "$@"' sh \
 		"$SM_BIN" -C "$SM_DIR/submit.cf" -f "$2" -t <"$msg" >>"$E2E_DIR/submit.log" 2>&1
 }
@@ -228,35 +227,38 @@ sm_session() {
 	PY
 }
 
+# sm_message TOKEN FROM RCPT - a test message for TOKEN on standard output
+sm_message() {
+	printf 'From: <%s>\nTo: <%s>\nSubject: %s\nMessage-ID: <%s@e2e.test>\n\nTest message %s.\nEND %s\n' \
+		"${2:-postmaster@post-tls.e2e.test}" "$3" "$1" "$1" "$1" "$1"
+}
+
 # sm_tls_send TOKEN FROM RCPT - one message to Sendmail after STARTTLS:
 # EHLO pre-tls.e2e.test, STARTTLS, EHLO post-tls.e2e.test; prints "250 QID"
-# or the failing reply ("000 ..." when STARTTLS is not offered)
+# or the failing reply ("000 ..." when STARTTLS is not offered). CR LF line
+# ends: Sendmail refuses a bare LF in DATA.
 sm_tls_send() {
-	python3 - "$SM_PORT" "$@" <<-'PY'
-		import re, smtplib, ssl, sys
-		port, tok, sender, rcpt = sys.argv[1:5]
-		msg = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: <%s@e2e.test>\r\n\r\n"
-		       "Test message %s.\r\nEND %s\r\n") % (sender or "postmaster@post-tls.e2e.test",
-		                                            rcpt, tok, tok, tok, tok)
-		try:
-		    s = smtplib.SMTP("127.0.0.1", int(port), timeout=60)
-		    s.ehlo("pre-tls.e2e.test")
-		    if not s.has_extn("starttls"):
-		        print("000 STARTTLS not offered"); sys.exit(0)
-		    s.starttls(context=ssl._create_unverified_context())
-		    s.ehlo("post-tls.e2e.test")
-		    s.mail(sender)
-		    code, text = s.rcpt(rcpt)
-		    if code not in (250, 251):
-		        print(code, "RCPT", text.decode(errors="replace")); sys.exit(0)
-		    code, text = s.data(msg)
-		    text = text.decode(errors="replace")
-		    s.quit()
-		except smtplib.SMTPResponseException as e:
-		    print(e.smtp_code, "ERROR", e.smtp_error); sys.exit(0)
-		m = re.search(r"^2\.0\.0 ([0-9A-Za-z]+) ", text)
-		print(code, m.group(1) if m else "DATA " + text)
-	PY
+	local msg=$E2E_DIR/state/$1.msg
+	sm_message "$1" "$2" "$3" | sed 's/$/\r/' >"$msg"
+	E2E_SMTP_PORT=$SM_PORT E2E_SMTP_TLS_HELO=post-tls.e2e.test \
+		e2e_smtp_raw "$2" "$3" "$msg" pre-tls.e2e.test
+}
+
+# sink_coded LABEL TOKEN - TOKEN's message at the sink left with a coded
+# MAIL FROM: sets SINK_FROM and SINK_JSON (feedbackctl decode --json);
+# returns 1, after a failed check, when there is no such message
+SINK_FROM=""
+SINK_JSON=""
+sink_coded() {
+	local f
+	SINK_FROM=""
+	SINK_JSON=""
+	f=$(sink_file "$1" "$2")
+	[[ -n $f ]] || return 1
+	SINK_FROM=$(e2e_sink_mail_from "$f")
+	expect_match "$1 it leaves with a coded MAIL FROM" \
+		"^$CODE_RE@feedback\.example\.nl$" "$SINK_FROM"
+	SINK_JSON=$(decode_json "$1" "$SINK_FROM")
 }
 
 # --------------------------------------------------------------------------
@@ -265,17 +267,13 @@ sm_tls_send() {
 # (a) a message from the sender domain leaves with a coded MAIL FROM that
 # decodes to its send record, with Sendmail's queue id
 case_a() {
-	local reply qid f from code json
+	local reply qid code json
 	reply=$(sm_send case-a alice@example.nl rcpt-a@remote.example)
 	expect_match "(a) Sendmail accepted the message" '^250 [0-9A-Za-z]+$' "$reply"
 	qid=${reply#250 }
-	f=$(sink_file "(a)" case-a)
-	[[ -n $f ]] || return 0
-	from=$(e2e_sink_mail_from "$f")
-	expect_match "(a) MAIL FROM at the sink is a feedback address" \
-		"^$CODE_RE@feedback\.example\.nl$" "$from"
-	code=${from%@*}
-	json=$(decode_json "(a)" "$from")
+	sink_coded "(a)" case-a || return 0
+	code=${SINK_FROM%@*}
+	json=$SINK_JSON
 	expect_eq "(a) decode: the original sender" "alice@example.nl" "$(jget sender "$json")"
 	expect_eq "(a) decode: the recipient" "rcpt-a@remote.example" "$(jget recipients "$json")"
 	expect_eq "(a) decode: Sendmail's queue id" "$qid" "$(jget queue_id "$json")"
@@ -400,18 +398,13 @@ case_f() {
 # and a report sent over TLS from the null sender is recorded with the HELO
 # given after STARTTLS, which SPF then checks
 case_g() {
-	local reply f from json good qid
+	local reply good qid
 	reply=$(sm_tls_send case-g alice@example.nl rcpt-g@remote.example)
 	expect_match "(g) a message sent after STARTTLS is accepted" '^250 [0-9A-Za-z]+$' "$reply"
-	f=$(sink_file "(g)" case-g)
-	if [[ -n $f ]]; then
-		from=$(e2e_sink_mail_from "$f")
-		expect_match "(g) it leaves with a coded MAIL FROM" \
-			"^$CODE_RE@feedback\.example\.nl$" "$from"
-		json=$(decode_json "(g)" "$from")
-		expect_eq "(g) decode: the recipient" "rcpt-g@remote.example" "$(jget recipients "$json")"
-		expect_eq "(g) decode: Sendmail's queue id" "${reply#250 }" "$(jget queue_id "$json")"
-		expect_eq "(g) decode: the Message-ID" "<case-g@e2e.test>" "$(jget msgid "$json")"
+	if sink_coded "(g)" case-g; then
+		expect_eq "(g) decode: the recipient" "rcpt-g@remote.example" "$(jget recipients "$SINK_JSON")"
+		expect_eq "(g) decode: Sendmail's queue id" "${reply#250 }" "$(jget queue_id "$SINK_JSON")"
+		expect_eq "(g) decode: the Message-ID" "<case-g@e2e.test>" "$(jget msgid "$SINK_JSON")"
 	fi
 	good=$(e2e_sink_mail_from "$(e2e_sink_file case-a)")
 	reply=$(sm_tls_send case-g2 "" "$good")
@@ -426,21 +419,16 @@ case_g() {
 # over SMTP from 127.0.0.1, a trusted client, so the message is recorded and
 # leaves rewritten like any other
 case_h() {
-	local f from json qid
+	local qid
 	check "(h) sendmail -t (the submission program) took the message" \
 		sm_submit case-h henk@example.nl rcpt-h@remote.example
-	f=$(sink_file "(h)" case-h)
-	[[ -n $f ]] || return 0
-	from=$(e2e_sink_mail_from "$f")
-	expect_match "(h) it leaves with a coded MAIL FROM" \
-		"^$CODE_RE@feedback\.example\.nl$" "$from"
-	json=$(decode_json "(h)" "$from")
-	expect_eq "(h) decode: the sender given with -f" "henk@example.nl" "$(jget sender "$json")"
-	expect_eq "(h) decode: the recipient" "rcpt-h@remote.example" "$(jget recipients "$json")"
-	expect_eq "(h) decode: the Message-ID" "<case-h@e2e.test>" "$(jget msgid "$json")"
-	qid=$(jget queue_id "$json")
+	sink_coded "(h)" case-h || return 0
+	expect_eq "(h) decode: the sender given with -f" "henk@example.nl" "$(jget sender "$SINK_JSON")"
+	expect_eq "(h) decode: the recipient" "rcpt-h@remote.example" "$(jget recipients "$SINK_JSON")"
+	expect_eq "(h) decode: the Message-ID" "<case-h@e2e.test>" "$(jget msgid "$SINK_JSON")"
+	qid=$(jget queue_id "$SINK_JSON")
 	check "(h) the milter logged the rewrite with the daemon's queue id" \
-		grep -q "^feedback-milter: $qid: rewrite code=${from%@*} " "$E2E_DIR/milter.log"
+		grep -q "^feedback-milter: $qid: rewrite code=${SINK_FROM%@*} " "$E2E_DIR/milter.log"
 }
 
 # (z) no sanitizer report
