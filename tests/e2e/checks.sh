@@ -3,16 +3,39 @@
 # tests/e2e/checks.sh - the checks of the end-to-end suites: one line per
 # check ("ok - ..." / "not ok - ..." with the reasons), cases run in a
 # subshell, and a closing "N passed, M failed". Source it after lib.sh;
-# set RESULTS to a file before the first check.
+# start with checks_begin, or set RESULTS to a file before the first check.
 #
 # Check lines go to fd 3 (the script's stdout), so that checks inside $(...)
 # are shown too. E2E_CASE_AFTER names a function run_case calls after each
 # case with the case's name and function (for instance to restart a
 # milter a case left stopped).
 
-RESULTS=${RESULTS:-}
-SUMMARY_DONE=${SUMMARY_DONE:-0}
+RESULTS=""
+SUMMARY_DONE=0
 E2E_CASE_AFTER=${E2E_CASE_AFTER:-}
+# a feedback code: 18 characters of lowercase Crockford base32
+# shellcheck disable=SC2034 # used by the suites
+CODE_RE='[0-9a-hjkmnp-tv-z]{18}'
+
+# checks_begin EXIT_HOOK [PACKAGE...] - the start of a suite on a private
+# Postfix (lib.sh): check lines to fd 3, the packages (lib.sh's and these),
+# the binaries, the work directory with the results file in it, and the
+# function run on exit
+checks_begin() {
+	local hook=$1
+	shift
+	exec 3>&1
+	e2e_ensure_packages
+	e2e_require_binaries
+	if (($#)); then
+		e2e_install "$@"
+	fi
+	e2e_init
+	RESULTS=$E2E_DIR/results
+	: >"$RESULTS"
+	# shellcheck disable=SC2034 # read by lib.sh's exit trap
+	E2E_EXIT_HOOK=$hook
+}
 
 record() { echo "$1 $2" >>"$RESULTS"; }
 

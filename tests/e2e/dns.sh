@@ -31,8 +31,6 @@ set -euo pipefail
 
 ZONES=$E2E_TOP/tests/dns/zones
 DNSSERVER=$E2E_TOP/tests/dns/dnsserver.sh
-RESULTS=""
-SUMMARY_DONE=0
 W=""		# work directory
 CONF=""		# the configuration: Nameservers is the "recursive" NSD
 AUTH_PORT=""

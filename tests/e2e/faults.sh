@@ -38,13 +38,10 @@ set -euo pipefail
 # shellcheck source=tests/e2e/checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-CODE_RE='[0-9a-hjkmnp-tv-z]{18}'
 FB=feedback.example.nl
 CRASH_N=${CRASH_N:-3000}
 CRASH_C=${CRASH_C:-20}
 DNS_TIMEOUT_S=2
-RESULTS=""
-SUMMARY_DONE=0
 TMPFS=0
 RESPONDER_PORT=""
 DKIM_KEY=""
@@ -648,14 +645,7 @@ setup_dns() {
 }
 
 main() {
-	exec 3>&1
-	e2e_ensure_packages
-	e2e_require_binaries
-	command -v openssl >/dev/null || e2e_install openssl
-	e2e_init
-	RESULTS=$E2E_DIR/results
-	: >"$RESULTS"
-	E2E_EXIT_HOOK=on_exit
+	checks_begin on_exit openssl
 	e2e_ensure_dkimsign
 	if mount -t tmpfs -o size=16m,mode=0755 tmpfs "$E2E_DIR/db" 2>"$E2E_DIR/state/mount.err"; then
 		TMPFS=1

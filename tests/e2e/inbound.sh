@@ -30,12 +30,9 @@ set -euo pipefail
 # shellcheck source=tests/e2e/checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-CODE_RE='[0-9a-hjkmnp-tv-z]{18}'
 FB=feedback.example.nl
 SELECTOR=e2e
 DKIM_KEY=""
-RESULTS=""
-SUMMARY_DONE=0
 
 # The milter's configuration; cases that change it append lines and reload.
 BASE_CONFIG=()
@@ -814,14 +811,7 @@ setup_postfix_b() {
 }
 
 main() {
-	exec 3>&1
-	e2e_ensure_packages
-	e2e_require_binaries
-	command -v openssl >/dev/null || e2e_install openssl
-	e2e_init
-	RESULTS=$E2E_DIR/results
-	: >"$RESULTS"
-	E2E_EXIT_HOOK=checks_on_exit
+	checks_begin checks_on_exit openssl
 	e2e_ensure_dkimsign
 	read -r E2E_SMTP_PORT E2E_SINK_PORT E2E_REMOTE_PORT < <(e2e_free_ports 3)
 	setup_dns

@@ -27,11 +27,8 @@ set -euo pipefail
 # shellcheck source=tests/e2e/checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-CODE_RE='[0-9a-hjkmnp-tv-z]{18}'
 FB=feedback.example.nl
 REJECT_TEXT="Suppressed recipient (ops test)"
-RESULTS=""
-SUMMARY_DONE=0
 BASE_CONFIG=()
 
 # --------------------------------------------------------------------------
@@ -499,14 +496,8 @@ setup_postfix_b() {
 }
 
 main() {
-	exec 3>&1
-	e2e_ensure_packages
-	e2e_require_binaries
-	e2e_init
-	RESULTS=$E2E_DIR/results
-	: >"$RESULTS"
+	checks_begin on_exit
 	: >"$E2E_DIR/state/sends"
-	E2E_EXIT_HOOK=on_exit
 	read -r E2E_SMTP_PORT E2E_SINK_PORT E2E_REMOTE_PORT < <(e2e_free_ports 3)
 	setup_dns
 	e2e_sink_start --dump

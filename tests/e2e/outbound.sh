@@ -15,9 +15,6 @@ set -euo pipefail
 # shellcheck source=tests/e2e/checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-CODE_RE='[0-9a-hjkmnp-tv-z]{18}'
-RESULTS=""
-SUMMARY_DONE=0
 
 # --------------------------------------------------------------------------
 # Helpers
@@ -443,13 +440,7 @@ case_z() {
 # --------------------------------------------------------------------------
 
 main() {
-	exec 3>&1
-	e2e_ensure_packages
-	e2e_require_binaries
-	e2e_init
-	RESULTS=$E2E_DIR/results
-	: >"$RESULTS"
-	E2E_EXIT_HOOK=checks_on_exit
+	checks_begin checks_on_exit
 	read -r E2E_SMTP_PORT E2E_SINK_PORT < <(e2e_free_ports 2)
 	e2e_sink_start --dump
 	e2e_postfix_setup

@@ -29,12 +29,9 @@ set -euo pipefail
 # shellcheck source=tests/e2e/checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-CODE_RE='[0-9a-hjkmnp-tv-z]{18}'
 FB=feedback.example.nl
 FORGED_N=${FORGED_N:-2000}
 FORGED_LOAD=${FORGED_LOAD:-$E2E_TOP/tests/bench/forged-load.py}
-RESULTS=""
-SUMMARY_DONE=0
 BASE_CONFIG=(
 	"SenderDomain example.nl"
 	"TrustedClients 127.0.0.0/8, ::1/128"
@@ -402,13 +399,7 @@ setup_postfix() {
 }
 
 main() {
-	exec 3>&1
-	e2e_ensure_packages
-	e2e_require_binaries
-	e2e_init
-	RESULTS=$E2E_DIR/results
-	: >"$RESULTS"
-	E2E_EXIT_HOOK=checks_on_exit
+	checks_begin checks_on_exit
 	read -r E2E_SMTP_PORT E2E_SINK_PORT < <(e2e_free_ports 2)
 	e2e_sink_start --no-dump
 	setup_postfix

@@ -19,9 +19,6 @@ set -euo pipefail
 # shellcheck source=tests/e2e/checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-CODE_RE='[0-9a-hjkmnp-tv-z]{18}'
-RESULTS=""
-SUMMARY_DONE=0
 SM_ROOT=""		# the unpacked packages
 SM_BIN=""		# their sendmail binary
 SM_DIR=""		# configuration, queue, PID file
@@ -450,13 +447,7 @@ on_exit() {
 }
 
 main() {
-	exec 3>&1
-	e2e_ensure_packages
-	e2e_require_binaries
-	e2e_init
-	RESULTS=$E2E_DIR/results
-	: >"$RESULTS"
-	E2E_EXIT_HOOK=on_exit
+	checks_begin on_exit openssl
 	local dead_dns_port
 	read -r SM_PORT E2E_SINK_PORT dead_dns_port < <(e2e_free_ports 3)
 	E2E_MILTER_SOCK=$E2E_DIR/run/feedback-milter.sock
